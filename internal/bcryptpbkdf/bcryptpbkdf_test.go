@@ -23,8 +23,8 @@ func mustHex(t testing.TB, s string) []byte {
 // The first entry is also the widely published bcrypt_pbkdf test vector.
 var kats = []struct {
 	password, salt string // hex
-	rounds, keyLen     int
-	want               string // hex
+	rounds, keyLen int
+	want           string // hex
 }{
 	{"70617373776f7264", "73616c74", 4, 32, "5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9"},
 	{"70617373776f7264", "73616c74", 4, 1, "5b"},
@@ -104,4 +104,40 @@ func BenchmarkRound(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzKey checks argument validation, output length and the output layout:
+// byte i of the first 32-byte block lands at index i*stride, so those bytes
+// equal the 32-byte key for the same inputs. Rounds are kept at 1 or 2 and
+// keys at most 96 bytes so that each input costs a few milliseconds.
+func FuzzKey(f *testing.F) {
+	for _, k := range kats {
+		f.Add(mustHex(f, k.password), mustHex(f, k.salt), uint8(1), uint8(k.keyLen))
+	}
+	f.Add([]byte{}, []byte("salt"), uint8(1), uint8(32))
+	f.Add([]byte("pw"), []byte{}, uint8(1), uint8(0))
+	f.Fuzz(func(t *testing.T, password, salt []byte, rounds, keyLen uint8) {
+		r, n := int(rounds%3), int(keyLen%97)
+		key, err := Key(password, salt, r, n)
+		invalid := r < 1 || n < 1 || len(password) == 0 || len(salt) == 0
+		if invalid != (err != nil) {
+			t.Fatalf("Key(%d-byte password, %d-byte salt, %d, %d): err = %v", len(password), len(salt), r, n, err)
+		}
+		if err != nil {
+			return
+		}
+		if len(key) != n {
+			t.Fatalf("got %d bytes, want %d", len(key), n)
+		}
+		first, err := Key(password, salt, r, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stride := (n + 31) / 32
+		for i := 0; i*stride < n; i++ {
+			if key[i*stride] != first[i] {
+				t.Fatalf("keyLen %d: byte %d is %#x, want %#x", n, i*stride, key[i*stride], first[i])
+			}
+		}
+	})
 }

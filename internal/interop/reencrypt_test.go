@@ -15,9 +15,11 @@ import (
 
 // Our ReencryptHeader on neic files: the payload is untouched, the new
 // recipient decrypts with neic, the edit list survives (or is replaced on
-// request), and Trim decides whether the old reader keeps access.
+// request), and Trim decides whether the source's other reader (carol,
+// whose packets alice cannot open) keeps access. Alice's own packets are
+// replaced by bob's either way.
 func TestReencryptOursOfNeic(t *testing.T) {
-	alice, bob := newKeyPair(t), newKeyPair(t)
+	alice, bob, carol := newKeyPair(t), newKeyPair(t), newKeyPair(t)
 	pt := payload(7*65536/2, 700)
 	el := []uint64{1000, 100000, 20000}
 	cases := []struct {
@@ -38,7 +40,7 @@ func TestReencryptOursOfNeic(t *testing.T) {
 			if tc.srcEL != nil {
 				nel = neicEditList(tc.srcEL...)
 			}
-			src := neicEncrypt(t, pt, nil, nel, alice.pk)
+			src := neicEncrypt(t, pt, nil, nel, alice.pk, carol.pk)
 			h, _, body := splitFile(t, src)
 			opts := tc.opts
 			nh, err := crypt4gh.ReencryptHeader(h, []crypt4gh.Identity{alice.id}, []crypt4gh.Recipient{bob.recipient()}, &opts)
@@ -49,14 +51,17 @@ func TestReencryptOursOfNeic(t *testing.T) {
 			mustOK(t, "neic decrypt as the new recipient", err)
 			assertSame(t, "neic decrypt as the new recipient", got, tc.visible)
 
-			got, err = neicDecrypt(out, alice.sk)
+			if _, err := neicDecrypt(out, alice.sk); err == nil {
+				t.Fatal("alice's packets survived the re-encryption")
+			}
+			got, err = neicDecrypt(out, carol.sk)
 			if tc.opts.Trim {
 				if err == nil {
-					t.Fatal("the old reader still decrypts a trimmed header")
+					t.Fatal("the other reader still decrypts a trimmed header")
 				}
 			} else {
-				mustOK(t, "neic decrypt as the old reader (packets kept)", err)
-				assertSame(t, "neic decrypt as the old reader", got, tc.visible)
+				mustOK(t, "neic decrypt as the other reader (packets kept)", err)
+				assertSame(t, "neic decrypt as the other reader", got, tc.visible)
 			}
 		})
 	}

@@ -101,8 +101,10 @@ func decryptChaChaPoly(key, _, sealed, tag []byte) ([]byte, error) {
 	defer clear(polyKey[:])
 	var mac [poly1305.TagSize]byte
 	copy(mac[:], tag)
-	// The deprecated poly1305 package is the raw primitive this construction needs.
-	if !poly1305.Verify(&mac, sealed, &polyKey) { //nolint:staticcheck
+	// The poly1305 package is deprecated for general use, but this
+	// construction needs the raw one-time MAC.
+	//lint:ignore SA1019 OpenSSH's chacha20-poly1305 is built on raw Poly1305.
+	if !poly1305.Verify(&mac, sealed, &polyKey) {
 		return nil, ErrIncorrectPassphrase
 	}
 	plain := make([]byte, len(sealed))

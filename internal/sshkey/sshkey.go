@@ -92,11 +92,11 @@ func quoteName(b []byte) string {
 }
 
 const (
-	pemType       = "OPENSSH PRIVATE KEY"
-	privateMagic  = "openssh-key-v1\x00"
-	keyTypeEd     = "ssh-ed25519"
-	kdfNone       = "none"
-	kdfBcrypt     = "bcrypt"
+	pemType        = "OPENSSH PRIVATE KEY"
+	privateMagic   = "openssh-key-v1\x00"
+	keyTypeEd      = "ssh-ed25519"
+	kdfNone        = "none"
+	kdfBcrypt      = "bcrypt"
 	unsupportedMsg = " (only ssh-ed25519 can be converted to X25519)"
 )
 
@@ -170,10 +170,10 @@ func ParsePrivateKey(data []byte, passphrase func() ([]byte, error)) (x25519Secr
 	if !ok {
 		return x25519Secret, "", errorf(ErrUnsupported, "unsupported cipher %s", quoteName(cipherName))
 	}
-	if tail := r.buf; len(tail) != ciph.tagLen {
-		return x25519Secret, "", errorf(ErrMalformed, "%d bytes after the private section, want %d", len(tail), ciph.tagLen)
+	tag := r.buf // AEAD ciphers append their tag after the private section
+	if len(tag) != ciph.tagLen {
+		return x25519Secret, "", errorf(ErrMalformed, "%d bytes after the private section, want %d", len(tag), ciph.tagLen)
 	}
-	tag := r.buf
 	if len(sealed) == 0 || len(sealed)%ciph.blockSize != 0 {
 		return x25519Secret, "", errorf(ErrMalformed, "private section is %d bytes, not a positive multiple of the %d-byte block size", len(sealed), ciph.blockSize)
 	}

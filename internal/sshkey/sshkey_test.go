@@ -414,17 +414,17 @@ func TestConversionRejects(t *testing.T) {
 		}
 	}
 	for name, enc := range map[string][]byte{
-		"identity":             leBytes(bigOne, 0),
-		"identity, sign set":   leBytes(bigOne, 1),
-		"order 2 (y = -1)":     leBytes(pMinus1, 0),
-		"order 4 (y = 0)":      leBytes(new(big.Int), 0),
-		"order 4, other sign":  leBytes(new(big.Int), 1),
-		"order 8":              mustHex(t, "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
-		"order 8, other":       mustHex(t, "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
-		"mixed order":          mixed,
+		"identity":              leBytes(bigOne, 0),
+		"identity, sign set":    leBytes(bigOne, 1),
+		"order 2 (y = -1)":      leBytes(pMinus1, 0),
+		"order 4 (y = 0)":       leBytes(new(big.Int), 0),
+		"order 4, other sign":   leBytes(new(big.Int), 1),
+		"order 8":               mustHex(t, "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"),
+		"order 8, other":        mustHex(t, "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"),
+		"mixed order":           mixed,
 		"y = p (non-canonical)": leBytes(fieldP, 0),
-		"y = 2^255-1":          bytes.Repeat([]byte{0xff}, 32),
-		"not on the curve":     notOnCurve,
+		"y = 2^255-1":           bytes.Repeat([]byte{0xff}, 32),
+		"not on the curve":      notOnCurve,
 	} {
 		if u, err := edwardsToMontgomery(enc); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: accepted (u = %x), err %v", name, u, err)
@@ -444,18 +444,19 @@ func putStr(b []byte, s []byte) []byte {
 
 // keyParts are the fields of an unencrypted openssh-key-v1 file.
 type keyParts struct {
-	cipher, kdf      string
-	kdfOptions       []byte
-	nkeys            uint32
-	pubType          string
-	pub              []byte
-	check1, check2   uint32
-	privType         string
-	privPub, priv    []byte
-	comment          string
-	padding          []byte
-	sectionTrail     []byte // appended after the private section string
-	noDefaultPadding bool
+	cipher, kdf    string
+	kdfOptions     []byte
+	nkeys          uint32
+	pubType        string
+	pub            []byte
+	check1, check2 uint32
+	privType       string
+	privPub, priv  []byte
+	comment        string
+	blockSize      int    // padding block size; 0 means 8
+	badPadding     bool   // corrupt the last padding byte
+	noPadding      bool   // leave the section unaligned
+	sectionTrail   []byte // appended after the private section string
 }
 
 func defaultParts() keyParts {
@@ -478,12 +479,15 @@ func (k keyParts) body() []byte {
 	s = putStr(s, k.privPub)
 	s = putStr(s, k.priv)
 	s = putStr(s, []byte(k.comment))
-	if k.padding != nil || k.noDefaultPadding {
-		s = append(s, k.padding...)
-	} else {
-		for i := byte(1); len(s)%8 != 0; i++ {
-			s = append(s, i)
-		}
+	bs := k.blockSize
+	if bs == 0 {
+		bs = 8
+	}
+	for i := byte(1); !k.noPadding && len(s)%bs != 0; i++ {
+		s = append(s, i)
+	}
+	if k.badPadding {
+		s[len(s)-1] ^= 0xff
 	}
 	b = putStr(b, s)
 	return append(b, k.sectionTrail...)
@@ -508,29 +512,29 @@ func TestMalformedPrivate(t *testing.T) {
 		{"two keys", func(k *keyParts) { k.nkeys = 2 }, ErrMalformed, "2 keys"},
 		{"rsa", func(k *keyParts) { k.pubType = "ssh-rsa" }, ErrUnsupported, `"ssh-rsa" (only ssh-ed25519`},
 		{"unknown cipher", func(k *keyParts) { k.cipher = "twofish-cbc" }, ErrUnsupported, `unsupported cipher "twofish-cbc"`},
-		{"unknown KDF", func(k *keyParts) { k.kdf = "argon2"; k.cipher = "aes256-ctr" }, ErrUnsupported, `unsupported KDF "argon2"`},
+		{"unknown KDF", func(k *keyParts) { k.kdf, k.cipher, k.blockSize = "argon2", "aes256-ctr", 16 }, ErrUnsupported, `unsupported KDF "argon2"`},
 		{"bcrypt rounds over the limit", func(k *keyParts) {
 			k.kdf, k.cipher, k.kdfOptions = kdfBcrypt, "aes256-ctr", bcryptOpts("salt", MaxBcryptRounds+1)
-			k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+			k.blockSize = 16
 		}, ErrUnsupported, "limit"},
 		{"bcrypt zero rounds", func(k *keyParts) {
 			k.kdf, k.cipher, k.kdfOptions = kdfBcrypt, "aes256-ctr", bcryptOpts("salt", 0)
-			k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+			k.blockSize = 16
 		}, ErrMalformed, "at least 1"},
 		{"bcrypt empty salt", func(k *keyParts) {
 			k.kdf, k.cipher, k.kdfOptions = kdfBcrypt, "aes256-ctr", bcryptOpts("", 16)
-			k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+			k.blockSize = 16
 		}, ErrMalformed, "salt"},
 		{"bcrypt options trailing data", func(k *keyParts) {
 			k.kdf, k.cipher, k.kdfOptions = kdfBcrypt, "aes256-ctr", append(bcryptOpts("salt", 16), 0)
-			k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+			k.blockSize = 16
 		}, ErrMalformed, "trailing"},
 		{"bcrypt options truncated", func(k *keyParts) {
 			k.kdf, k.cipher, k.kdfOptions = kdfBcrypt, "aes256-ctr", bcryptOpts("salt", 16)[:9]
-			k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+			k.blockSize = 16
 		}, ErrTruncated, "rounds"},
 		{"bcrypt with cipher none", func(k *keyParts) { k.kdf, k.kdfOptions = kdfBcrypt, bcryptOpts("salt", 16) }, ErrMalformed, "cipher none"},
-		{"KDF none with a cipher", func(k *keyParts) { k.cipher = "aes256-ctr"; k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} }, ErrMalformed, "KDF none"},
+		{"KDF none with a cipher", func(k *keyParts) { k.cipher, k.blockSize = "aes256-ctr", 16 }, ErrMalformed, "KDF none"},
 		{"KDF none with options", func(k *keyParts) { k.kdfOptions = []byte{0} }, ErrMalformed, "options"},
 		{"check integers differ", func(k *keyParts) { k.check2 = 8 }, ErrMalformed, "check integers"},
 		{"private key type differs", func(k *keyParts) { k.privType = "ssh-ed448" }, ErrMalformed, "differs"},
@@ -538,9 +542,9 @@ func TestMalformedPrivate(t *testing.T) {
 		{"private section public key differs", func(k *keyParts) { k.privPub = other[32:] }, ErrMalformed, "differs"},
 		{"seed does not match", func(k *keyParts) { k.priv = append(bytes.Clone(other[:32]), k.pub...) }, ErrMalformed, "seed"},
 		{"short public key", func(k *keyParts) { k.pub = k.pub[:31] }, ErrMalformed, "31 bytes"},
-		{"short private key", func(k *keyParts) { k.priv = k.priv[:63]; k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9} }, ErrMalformed, "63 bytes"},
-		{"bad padding", func(k *keyParts) { k.padding = []byte{1, 2, 3, 4, 5, 6, 7, 9} }, ErrMalformed, "padding"},
-		{"section not a block multiple", func(k *keyParts) { k.noDefaultPadding = true }, ErrMalformed, "block size"},
+		{"short private key", func(k *keyParts) { k.priv = k.priv[:63] }, ErrMalformed, "63 bytes"},
+		{"bad padding", func(k *keyParts) { k.badPadding = true }, ErrMalformed, "padding"},
+		{"section not a block multiple", func(k *keyParts) { k.noPadding = true }, ErrMalformed, "block size"},
 		{"trailing data", func(k *keyParts) { k.sectionTrail = []byte{0} }, ErrMalformed, "after the private section"},
 	} {
 		k := defaultParts()

@@ -73,10 +73,10 @@ func TestLoadAndReferencedFiles(t *testing.T) {
 }
 
 func TestEnvOverride(t *testing.T) {
-	real := Dir(t)
-	t.Setenv(EnvVar, real)
-	if got := Dir(t); got != real {
-		t.Errorf("Dir with %s=%s = %s", EnvVar, real, got)
+	want := Dir(t)
+	t.Setenv(EnvVar, want)
+	if got := Dir(t); got != want {
+		t.Errorf("Dir with %s=%s = %s", EnvVar, want, got)
 	}
 	t.Setenv(EnvVar, t.TempDir())
 	if _, err := find(); err == nil {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it and .ci/run runs it:
+# vet, the core packages under the race detector, everything else, and a
+# short smoke run of every fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzztime=${FUZZTIME:-8s}
+
+echo "== go vet"
+go vet ./...
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== tests (core packages with -race)"
+core=". ./internal/format ./internal/segment ./internal/keyfile ./internal/sshkey ./internal/bcryptpbkdf"
+go test -race -count=1 $core
+
+echo "== tests (everything)"
+go test -count=1 ./...
+
+echo "== fuzz smoke ($fuzztime per target)"
+# Every Fuzz function in the module, found from the source so none is missed.
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
+  pkg=./$(dirname "${file#./}")
+  for fn in $(grep -oE '^func (Fuzz[A-Za-z0-9_]+)' "$file" | awk '{print $2}'); do
+    echo "-- $pkg $fn"
+    go test -run='^$' -fuzz="^${fn}\$" -fuzztime="$fuzztime" "$pkg"
+  done
+done
+echo "all tests passed"
