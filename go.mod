@@ -2,17 +2,16 @@ module github.com/crypt4gh-go/crypt4gh
 
 go 1.26.0
 
-require golang.org/x/crypto v0.58.0
+require (
+	github.com/neicnordic/crypt4gh v1.15.0
+	github.com/rogpeppe/go-internal v1.16.0
+	golang.org/x/crypto v0.58.0
+	golang.org/x/term v0.47.0
+)
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
 	github.com/dchest/bcrypt_pbkdf v0.0.0-20150205184540-83f37f9c154a // indirect
-	github.com/hashicorp/go-version v1.8.0 // indirect
-	github.com/jessevdk/go-flags v1.6.1 // indirect
-	github.com/logrusorgru/aurora/v4 v4.0.0 // indirect
-	github.com/neicnordic/crypt4gh v1.15.0 // indirect
-	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/tools v0.26.0 // indirect
 )

@@ -19,8 +19,22 @@ type PassphraseFunc func() ([]byte, error)
 // wrapping ErrIncorrectPassphrase; an unreadable file one wrapping
 // ErrMalformedKey.
 func ParseIdentity(data []byte, passphrase PassphraseFunc) (*X25519Identity, error) {
+	// An error of the passphrase source itself (no terminal, the user gave
+	// up) is returned as it is, not as a malformed key.
+	var askErr error
+	if passphrase != nil {
+		inner := passphrase
+		passphrase = func() ([]byte, error) {
+			p, err := inner()
+			askErr = err
+			return p, err
+		}
+	}
 	if sshkey.IsPrivateKey(data) {
 		secret, comment, err := sshkey.ParsePrivateKey(data, passphrase)
+		if askErr != nil {
+			return nil, askErr
+		}
 		if err != nil {
 			return nil, mapKeyError(err)
 		}
@@ -33,6 +47,9 @@ func ParseIdentity(data []byte, passphrase PassphraseFunc) (*X25519Identity, err
 		return id, nil
 	}
 	k, err := keyfile.ParsePrivateKey(data, keyfile.PassphraseFunc(passphrase))
+	if askErr != nil {
+		return nil, askErr
+	}
 	if err != nil {
 		return nil, mapKeyError(err)
 	}

@@ -12,6 +12,12 @@
 #   BENCH_TIMEOUT=1800 seconds allowed for the go test run
 #   KEEP=1          keep the work directory
 #
+# Every step has a time limit (builds 600 s each, CLI runs CMD_TIMEOUT,
+# go test BENCH_TIMEOUT, benchstat 120 s); at the default 1 GiB the whole
+# script takes about 3 minutes on 2 cores. It needs go, coreutils and awk;
+# hyperfine and benchstat (fetched with go run) are used when available.
+# Paths under TMPDIR must not contain spaces.
+#
 # Part 1 times the command line tools on a SIZE file (in the page cache):
 # our cmd/crypt4gh and a minimal neic equivalent built from a throwaway main
 # in the work directory (never inside the repository), encrypt file ->
@@ -30,6 +36,8 @@ CMD_TIMEOUT=${CMD_TIMEOUT:-300}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
+# Key defaults of our CLI must not leak in from the caller's environment.
+unset C4GH_SECRET_KEY C4GH_PUBLIC_KEY C4GH_PASSPHRASE
 command -v go >/dev/null || die "go is not installed"
 
 to_bytes() {
@@ -59,7 +67,7 @@ grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: /== CPU: /' || true
 OURS=$WORK/crypt4gh
 NEIC=$WORK/neicpeer
 HAVE_OURS=1
-if ! (cd "$ROOT" && go build -o "$OURS" ./cmd/crypt4gh) 2>"$WORK/build.log"; then
+if ! (cd "$ROOT" && timeout 600 go build -o "$OURS" ./cmd/crypt4gh) 2>"$WORK/build.log"; then
 	HAVE_OURS=
 	echo "!! could not build ./cmd/crypt4gh; CLI timings will cover neic only:" >&2
 	sed 's/^/   /' "$WORK/build.log" >&2
@@ -184,8 +192,8 @@ go 1.24
 require github.com/neicnordic/crypt4gh $NEIC_VERSION
 EOF
 	cp "$ROOT/go.sum" go.sum
-	GOFLAGS=-mod=mod go mod tidy >/dev/null 2>&1 || true
-	GOFLAGS=-mod=mod go build -o "$NEIC" .
+	GOFLAGS=-mod=mod timeout 600 go mod tidy >/dev/null 2>&1 || true
+	GOFLAGS=-mod=mod timeout 600 go build -o "$NEIC" .
 ) || die "could not build the neic peer (needs the Go module proxy or a warm module cache)"
 
 # ---------------------------------------------------------------- data and keys
@@ -194,8 +202,8 @@ echo "-- writing $MIB MiB of random data"
 head -c "$SIZE" /dev/urandom >"$PT"
 PUB=$WORK/bench.pub
 SEC=$WORK/bench.sec
-if [[ -n $HAVE_OURS ]] && "$OURS" keygen --nocrypt -f --pk "$PUB" --sk "$SEC" >/dev/null 2>&1; then
-	unset C4GH_PASSPHRASE
+if [[ -n $HAVE_OURS ]] && "$OURS" keygen -q --nocrypt -f --pk "$PUB" --sk "$SEC" >/dev/null 2>&1; then
+	:
 else
 	export C4GH_PASSPHRASE=bench
 	"$NEIC" keygen "$PUB" "$SEC"
@@ -206,9 +214,9 @@ CT_OURS=$WORK/plain.ours.c4gh
 CT_NEIC=$WORK/plain.neic.c4gh
 "$NEIC" encrypt "$PUB" "$PT" "$CT_NEIC"
 if [[ -n $HAVE_OURS ]]; then
-	"$OURS" encrypt --recipient_pk "$PUB" -i "$PT" -o "$CT_OURS"
+	"$OURS" encrypt -q --recipient_pk "$PUB" -i "$PT" -o "$CT_OURS"
 	"$NEIC" decrypt "$SEC" "$CT_OURS" "$WORK/check1"
-	"$OURS" decrypt --sk "$SEC" -i "$CT_NEIC" -o "$WORK/check2"
+	"$OURS" decrypt -q --sk "$SEC" -i "$CT_NEIC" -o "$WORK/check2"
 	cmp -s "$PT" "$WORK/check1" || die "neic did not decrypt our file to the plaintext"
 	cmp -s "$PT" "$WORK/check2" || die "we did not decrypt neic's file to the plaintext"
 	rm -f "$WORK/check1" "$WORK/check2"
@@ -228,7 +236,7 @@ fi
 seconds() {
 	case $TIMER in
 	hyperfine)
-		hyperfine -N --runs 1 --style none --export-csv "$WORK/hf.csv" -- "$(printf '%q ' "$@")" >/dev/null 2>"$WORK/hf.err" ||
+		timeout "$CMD_TIMEOUT" hyperfine -N --runs 1 --style none --export-csv "$WORK/hf.csv" -- "$(printf '%q ' "$@")" >/dev/null 2>"$WORK/hf.err" ||
 			{ cat "$WORK/hf.err" >&2; return 1; }
 		awk -F, 'NR == 2 { print $2 }' "$WORK/hf.csv"
 		;;
@@ -248,9 +256,9 @@ declare -A CMDS
 ORDER=()
 add() { ORDER+=("$1"); CMDS[$1]=$2; }
 if [[ -n $HAVE_OURS ]]; then
-	add ours-encrypt "$OURS encrypt --recipient_pk $PUB -i $PT -o /dev/null"
+	add ours-encrypt "$OURS encrypt -q --recipient_pk $PUB -i $PT -o /dev/null"
 	add neic-encrypt "$NEIC encrypt $PUB $PT /dev/null"
-	add ours-decrypt "$OURS decrypt --sk $SEC -i $CT_OURS -o /dev/null"
+	add ours-decrypt "$OURS decrypt -q --sk $SEC -i $CT_OURS -o /dev/null"
 	add neic-decrypt "$NEIC decrypt $SEC $CT_NEIC /dev/null"
 else
 	add neic-encrypt "$NEIC encrypt $PUB $PT /dev/null"

@@ -30,9 +30,16 @@ func (a *app) cmdDecrypt(args []string) error {
 		return err
 	}
 
+	in, err := a.openInput(iof.input)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := a.refuseTerminalInput(in, "decrypt"); err != nil {
+		return err
+	}
 	var sender *crypt4gh.X25519Recipient
 	if senderPK != "" {
-		var err error
 		if sender, err = loadRecipient(senderPK); err != nil {
 			return err
 		}
@@ -46,15 +53,6 @@ func (a *app) cmdDecrypt(args []string) error {
 	var ident crypt4gh.Identity = id
 	if sender != nil {
 		ident = crypt4gh.RequireSender(id, sender)
-	}
-
-	in, err := a.openInput(iof.input)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := a.refuseTerminalInput(in, "decrypt"); err != nil {
-		return err
 	}
 
 	h := &decryptHints{keyPath: keyPath, senderPK: senderPK}
@@ -74,7 +72,7 @@ func (a *app) cmdDecrypt(args []string) error {
 			return err
 		}
 	}
-	p := a.startProgress(in.size, iof.quiet)
+	p := a.startProgress(in.size, iof)
 	defer p.Stop()
 	r, err := crypt4gh.DecryptWithOptions(p.Reader(in.f), opts, ident)
 	if err != nil {
@@ -111,7 +109,7 @@ func (a *app) decryptAt(in *input, ident crypt4gh.Identity, rng rangeFlag, iof i
 	}
 	defer out.abort()
 	h.stdout = out.isStdout()
-	p := a.startProgress(end-rng.start, iof.quiet)
+	p := a.startProgress(end-rng.start, iof)
 	defer p.Stop()
 	w := p.Writer(out.w)
 	buf := make([]byte, readAtChunk)
@@ -171,11 +169,10 @@ func (h *decryptHints) add(err error) error {
 		}
 		return withHint(err, hints...)
 	case exitAuth:
-		hint := "the file was modified or damaged after it was encrypted"
 		if h.stdout {
-			return withHint(err, hint, stdoutPartialHint)
+			return withHint(err, stdoutPartialHint)
 		}
-		return withHint(err, hint, "no output file was written")
+		return withHint(err, "no output file was written")
 	}
 	return err
 }

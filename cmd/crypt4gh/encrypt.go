@@ -29,6 +29,9 @@ func (a *app) cmdEncrypt(args []string) error {
 	if len(recipients) == 0 {
 		return usageErrorf("encrypt", "at least one --recipient_pk is required")
 	}
+	if header != "" && header != "-" && expandHome(header) == expandHome(iof.output) {
+		return usageErrorf("encrypt", "--header and --output are the same file")
+	}
 	if err := a.refuseTerminalOutput(iof.output); err != nil {
 		return err
 	}
@@ -80,7 +83,7 @@ func (a *app) cmdEncrypt(args []string) error {
 		opts.HeaderTo = hdr.w
 	}
 
-	p := a.startProgress(total, iof.quiet)
+	p := a.startProgress(total, iof)
 	defer p.Stop()
 	w, err := crypt4gh.EncryptWithOptions(out.w, opts, rs...)
 	if err != nil {

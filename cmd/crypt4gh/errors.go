@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/crypt4gh-go/crypt4gh"
-	"github.com/crypt4gh-go/crypt4gh/internal/segment"
 )
 
 // exitCode classifies err with the library's sentinel errors.
@@ -26,10 +25,7 @@ func exitCode(err error) int {
 		errors.Is(err, crypt4gh.ErrUnsupportedVersion),
 		errors.Is(err, crypt4gh.ErrMalformedHeader),
 		errors.Is(err, crypt4gh.ErrUnsupported),
-		errors.Is(err, crypt4gh.ErrTruncated),
-		// The payload reader has its own truncation sentinel; it is not
-		// (yet) the same value as crypt4gh.ErrTruncated.
-		errors.Is(err, segment.ErrTruncated):
+		errors.Is(err, crypt4gh.ErrTruncated):
 		return exitFormat
 	}
 	return exitError
@@ -40,13 +36,11 @@ func defaultHints(err error, code int) []string {
 	switch code {
 	case exitNoKey:
 		return []string{"was the file encrypted for this key? check --sk (or C4GH_SECRET_KEY)"}
-	case exitAuth:
-		return []string{"the file was modified or damaged after it was encrypted"}
 	case exitFormat:
 		switch {
 		case errors.Is(err, crypt4gh.ErrNotCrypt4GH):
 			return []string{"is the input a Crypt4GH file? (an empty input, or a plaintext file, gives this error)"}
-		case errors.Is(err, crypt4gh.ErrTruncated), errors.Is(err, segment.ErrTruncated):
+		case errors.Is(err, crypt4gh.ErrTruncated):
 			return []string{"the file is incomplete: was a copy or download interrupted?"}
 		}
 	case exitKey:

@@ -86,7 +86,12 @@ func (a *app) createOutput(path string, perm os.FileMode) (*output, error) {
 		return &output{w: a.stdout}, nil
 	}
 	final := expandHome(path)
+	exact := perm&0o077 == 0
 	if st, err := os.Stat(final); err == nil {
+		// Write through a symbolic link, as a shell redirection would.
+		if real, err := filepath.EvalSymlinks(final); err == nil {
+			final = real
+		}
 		if st.IsDir() {
 			return nil, fmt.Errorf("output %s is a directory", path)
 		}
@@ -98,14 +103,15 @@ func (a *app) createOutput(path string, perm os.FileMode) (*output, error) {
 			}
 			return &output{w: f, f: f, final: final}, nil
 		}
-		perm = st.Mode().Perm()
+		perm, exact = st.Mode().Perm(), true
 	}
 	f, tmp, err := createTemp(final, perm)
 	if err != nil {
 		return nil, err
 	}
-	if perm&0o077 == 0 {
-		// Keep a private mode private whatever the umask.
+	if exact {
+		// Keep the mode of the file replaced, and a private mode
+		// private, whatever the umask.
 		f.Chmod(perm)
 	}
 	return &output{w: f, f: f, tmp: tmp, final: final}, nil

@@ -71,33 +71,25 @@ func (a *app) loadIdentity(path, source string) (*crypt4gh.X25519Identity, error
 	}
 
 	prompted := false
-	// askErr keeps the prompt's own error: ParseIdentity reports errors of
-	// the passphrase function as malformed keys.
-	var askErr error
 	ask := func() ([]byte, error) {
 		if a.noTTY {
-			askErr = noPassphrase()
-			return nil, askErr
+			return nil, noPassphrase()
 		}
 		p, err := term.ReadPassphrase(fmt.Sprintf("Passphrase for %s: ", path))
 		if errors.Is(err, term.ErrNoTerminal) {
-			err = noPassphrase()
+			return nil, noPassphrase()
 		}
 		if err != nil {
-			askErr = err
 			return nil, err
 		}
 		prompted = true
 		return p, nil
 	}
 	for attempt := 1; ; attempt++ {
-		askErr = nil
+		// ParseIdentity returns the prompt's own errors unchanged.
 		id, err := crypt4gh.ParseIdentity(data, ask)
 		if err == nil {
 			return id, nil
-		}
-		if askErr != nil {
-			err = askErr
 		}
 		if prompted && errors.Is(err, crypt4gh.ErrIncorrectPassphrase) && attempt < passphraseAttempts {
 			fmt.Fprintln(a.stderr, "crypt4gh: incorrect passphrase, try again")

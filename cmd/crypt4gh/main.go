@@ -106,6 +106,7 @@ func init() {
 		{"rearrange", (*app).cmdRearrange, rearrangeUsage},
 		{"reencrypt", (*app).cmdReencrypt, reencryptUsage},
 		{"keygen", (*app).cmdKeygen, keygenUsage},
+		{"pubkey", (*app).cmdPubkey, pubkeyUsage},
 		{"version", (*app).cmdVersion, versionUsage},
 		{"help", (*app).cmdHelp, helpUsage},
 	}
@@ -173,8 +174,8 @@ options:
 		}
 	}
 	if len(args) == 0 {
-		fmt.Fprint(a.stderr, mainUsage)
-		return withCode(errors.New("no command given"), exitUsage)
+		fmt.Fprint(a.stderr, synopsis)
+		return usageErrorf("", "no command given")
 	}
 	c := findCommand(args[0])
 	if c == nil {
@@ -207,10 +208,10 @@ func (a *app) report(err error) int {
 	return code
 }
 
-// cleanMessage drops the "crypt4gh: " prefixes of library errors, which
-// our own prefix already says.
+// cleanMessage drops the package prefixes of library errors ("crypt4gh: ",
+// and those of the key file parsers), which our own prefix already says.
 func cleanMessage(err error) string {
-	return strings.ReplaceAll(err.Error(), "crypt4gh: ", "")
+	return strings.NewReplacer("crypt4gh: ", "", "keyfile: ", "", "sshkey: ", "").Replace(err.Error())
 }
 
 func (a *app) cmdVersion(args []string) error {

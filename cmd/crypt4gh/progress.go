@@ -27,18 +27,23 @@ type progress struct {
 	total int64
 	start time.Time
 
-	stop    chan struct{}
-	stopped sync.WaitGroup
-	drawn   bool
-	w       io.Writer
-	width   func() int
+	stop     chan struct{}
+	stopOnce sync.Once
+	stopped  sync.WaitGroup
+	drawn    bool
+	w        io.Writer
+	width    func() int
 }
 
 // startProgress starts a progress line for total bytes, if standard error
-// is a terminal, total is known and quiet is off. It returns nil
-// otherwise; a nil *progress counts nothing and draws nothing.
-func (a *app) startProgress(total int64, quiet bool) *progress {
-	if quiet || total <= 0 || !term.IsTerminal(a.stderr) {
+// is a terminal, total is known, -q is off and the output does not go to
+// the terminal too. It returns nil otherwise; a nil *progress counts
+// nothing and draws nothing.
+func (a *app) startProgress(total int64, iof ioFlags) *progress {
+	if iof.quiet || total <= 0 || !term.IsTerminal(a.stderr) {
+		return nil
+	}
+	if (iof.output == "" || iof.output == "-") && term.IsTerminal(a.stdout) {
 		return nil
 	}
 	p := &progress{total: total, start: time.Now(), stop: make(chan struct{}), w: a.stderr,
@@ -69,12 +74,13 @@ func (p *progress) loop() {
 	}
 }
 
-// Stop erases the progress line. It is safe on a nil *progress.
+// Stop erases the progress line. It is safe on a nil *progress and may be
+// called more than once.
 func (p *progress) Stop() {
 	if p == nil {
 		return
 	}
-	close(p.stop)
+	p.stopOnce.Do(func() { close(p.stop) })
 	p.stopped.Wait()
 }
 

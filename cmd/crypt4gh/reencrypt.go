@@ -26,12 +26,6 @@ func (a *app) cmdRearrange(args []string) error {
 	if err := a.refuseTerminalOutput(iof.output); err != nil {
 		return err
 	}
-	keyPath, source := a.secretKeyPath(sk, false)
-	id, err := a.loadIdentity(keyPath, source)
-	if err != nil {
-		return err
-	}
-	defer id.Zero()
 	in, err := a.openInput(iof.input)
 	if err != nil {
 		return err
@@ -40,12 +34,18 @@ func (a *app) cmdRearrange(args []string) error {
 	if err := a.refuseTerminalInput(in, "rearrange"); err != nil {
 		return err
 	}
+	keyPath, source := a.secretKeyPath(sk, false)
+	id, err := a.loadIdentity(keyPath, source)
+	if err != nil {
+		return err
+	}
+	defer id.Zero()
 	out, err := a.createOutput(iof.output, 0o666)
 	if err != nil {
 		return err
 	}
 	defer out.abort()
-	p := a.startProgress(in.size, iof.quiet)
+	p := a.startProgress(in.size, iof)
 	defer p.Stop()
 	// As in the Python tool, the new header is for the user's own key,
 	// written with it.
@@ -84,6 +84,14 @@ func (a *app) cmdReencrypt(args []string) error {
 	if err := a.refuseTerminalOutput(iof.output); err != nil {
 		return err
 	}
+	in, err := a.openInput(iof.input)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := a.refuseTerminalInput(in, "reencrypt"); err != nil {
+		return err
+	}
 	recips, err := a.loadRecipients(recipients)
 	if err != nil {
 		return err
@@ -100,14 +108,6 @@ func (a *app) cmdReencrypt(args []string) error {
 		rs[i] = r.WithSender(id)
 	}
 
-	in, err := a.openInput(iof.input)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := a.refuseTerminalInput(in, "reencrypt"); err != nil {
-		return err
-	}
 	h, err := crypt4gh.ReadHeader(in.f)
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func (a *app) cmdReencrypt(args []string) error {
 	if in.size >= 0 {
 		total = in.size - int64(h.Size())
 	}
-	p := a.startProgress(total, iof.quiet)
+	p := a.startProgress(total, iof)
 	defer p.Stop()
 	if _, err := io.Copy(out.w, p.Reader(in.f)); err != nil {
 		return err

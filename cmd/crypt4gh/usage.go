@@ -1,16 +1,19 @@
 package main
 
-const mainUsage = `crypt4gh encrypts, decrypts and re-encrypts GA4GH Crypt4GH files.
-
-Usage:
+const synopsis = `Usage:
     crypt4gh encrypt   [--sk PATH] --recipient_pk PATH... [--range START-END] [--header PATH] [-i IN] [-o OUT]
     crypt4gh decrypt   [--sk PATH] [--sender_pk PATH] [--range START-END] [-i IN] [-o OUT]
     crypt4gh rearrange [--sk PATH] --range START-END [-i IN] [-o OUT]
     crypt4gh reencrypt [--sk PATH] --recipient_pk PATH... [-t] [--header-only] [-i IN] [-o OUT]
     crypt4gh keygen    [-f] [--sk PATH] [--pk PATH] [--nocrypt] [-C COMMENT] [--kdf KDF] [--relock]
+    crypt4gh pubkey    [--sk PATH | --pk PATH]
     crypt4gh version
     crypt4gh help [COMMAND]
+`
 
+const mainUsage = `crypt4gh encrypts, decrypts and re-encrypts GA4GH Crypt4GH files.
+
+` + synopsis + `
 Data is read from standard input and written to standard output, as with
 the Python crypt4gh tool, unless -i IN or -o OUT name files. Run
 "crypt4gh COMMAND --help" for the options and examples of a command.
@@ -54,7 +57,8 @@ Environment:
 Exit status:
     0   success
     1   other error (I/O error, refused overwrite, …)
-    2   usage error (bad option or argument)
+    2   usage error (bad option or argument; encrypted data to or from a
+        terminal)
     3   no header packet decrypts with the key: the file was not encrypted
         for it (or, with --sender_pk, not written by that sender)
     4   a data segment failed authentication: the file was tampered with
@@ -63,6 +67,10 @@ Exit status:
         version or method, malformed header, truncated file
     6   key file problem: wrong passphrase, encrypted key without a
         passphrase, malformed or missing key file
+    130 interrupted (temporary output files are removed)
+
+Errors are one line "crypt4gh: error: …" on standard error, possibly
+followed by "crypt4gh: hint: …" lines.
 `
 
 const encryptUsage = `Usage: crypt4gh encrypt [--sk PATH] --recipient_pk PATH [--recipient_pk PATH]...

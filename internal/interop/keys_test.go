@@ -42,6 +42,7 @@ func sshKeygen(t *testing.T, pass, comment string) (priv, pub []byte) {
 // (aes256-ctr + bcrypt_pbkdf), convert to the same X25519 keys in both
 // libraries and work across them in both directions.
 func TestSSHKeys(t *testing.T) {
+	t.Parallel() // KDFs dominate; let them overlap
 	pt := payload(3*65536+99, 600)
 	for _, tc := range []struct{ name, pass string }{{"plain", ""}, {"passphrase", "correct horse battery"}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +103,7 @@ func TestSSHKeys(t *testing.T) {
 
 // Crypt4GH key files we write are read by neic, for every KDF both support.
 func TestKeyFilesOursToNeic(t *testing.T) {
+	t.Parallel() // KDFs dominate; let them overlap
 	kdfs := []struct {
 		name, pass string
 		opts       crypt4gh.KeyFileOptions
@@ -155,6 +157,7 @@ func TestKeyFilesOursToNeic(t *testing.T) {
 // Key files neic writes (always scrypt, label CRYPT4GH ENCRYPTED PRIVATE
 // KEY) are read by us.
 func TestKeyFilesNeicToOurs(t *testing.T) {
+	t.Parallel() // KDFs dominate; let them overlap
 	npk, nsk, err := keys.GenerateKeyPair()
 	mustOK(t, "neic GenerateKeyPair", err)
 	var pub bytes.Buffer

@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/crypt4gh-go/crypt4gh/internal/format"
 )
 
 // Segment sizes.
@@ -35,8 +37,10 @@ const (
 // failed authentication.
 var ErrAuthentication = errors.New("crypt4gh: data segment failed authentication")
 
-// ErrTruncated is wrapped when the payload ends inside a segment's framing.
-var ErrTruncated = errors.New("crypt4gh: truncated input")
+// ErrTruncated is wrapped when the payload ends inside a segment's
+// framing. It is the same value as the header codec's, so one errors.Is
+// check covers a file cut anywhere.
+var ErrTruncated = format.ErrTruncated
 
 // AuthError reports the index (from 0, counting every cipher segment of the
 // payload) of the first segment that no data key could open.
