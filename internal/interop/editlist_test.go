@@ -31,8 +31,11 @@ var editLists = []struct {
 	// peer: when an even list's last keep ends exactly at the end of the
 	// plaintext and a skip lies in the same stretch of the last segment,
 	// neic ignores that skip: here it returns the last 10 bytes, not 3 + 5.
-	// (Its Read compares the raw span to the buffered bytes, which match
-	// at EOF, and copies them in one go.)
+	// Its read() maps streamPos+canRead through the list to decide whether
+	// a gap lies ahead; past the last keep the mapping returns the list's
+	// end (with an io.EOF it ignores), which here equals start+canRead, so
+	// it copies the buffered bytes, skip included, in one go. (It depends
+	// on the Read size: io.ReadAll's buffers hit it.)
 	{"even-4-keep-last-bytes", []uint64{editListPlainSize - 10, 3, 2, 5}, func(pt []byte) []byte { return pt[len(pt)-10:] }},
 	{"even-4-keep-last-bytes-wider", []uint64{editListPlainSize - 20, 3, 2, 15}, func(pt []byte) []byte { return pt[len(pt)-20:] }},
 	{"even-4-keep-to-segment-end", []uint64{1000, 3, 2, 65536 - 1005}, nil},
