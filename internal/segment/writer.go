@@ -15,7 +15,8 @@ var errClosed = errors.New("crypt4gh: write to closed encrypting writer")
 // job's output is one contiguous byte range.
 type job struct {
 	buf   []byte
-	first int64 // index of the job's first segment in the payload
+	src   []byte // if set, plaintext to seal from (caller memory) instead of buf
+	first int64  // index of the job's first segment in the payload
 	segs  int   // segments in this job
 	last  int   // plaintext bytes of the final segment (1..PlainSize)
 	done  chan struct{}
@@ -94,11 +95,39 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, errClosed
 	}
 	n := 0
+	jobBytes := w.segsJob * PlainSize
+	borrowed := false
 	for len(p) > 0 && w.err == nil {
+		// A whole job's worth of p, with more after it, is sealed straight
+		// from p by the job's goroutine: no copy on this goroutine. (The
+		// last job is always copied, so Close still sees the final one.)
+		if w.maxJobs > 1 && len(p) > jobBytes && (w.cur == nil || w.fill == jobBytes) {
+			if w.cur != nil {
+				w.submit()
+			}
+			j := w.newJob()
+			j.src = p[:jobBytes]
+			j.first, j.segs, j.last = w.next, w.segsJob, PlainSize
+			w.next += int64(j.segs)
+			w.launch(j)
+			borrowed = true
+			p = p[jobBytes:]
+			n += jobBytes
+			continue
+		}
 		c := copy(w.space(), p)
 		w.fill += c
 		p = p[c:]
 		n += c
+	}
+	if borrowed {
+		// io.Writer: p must not be retained after Write returns.
+		for _, j := range w.inflight {
+			if j.src != nil {
+				<-j.done
+				j.src = nil
+			}
+		}
 	}
 	return n, w.err
 }
@@ -142,6 +171,12 @@ func (w *Writer) submit() {
 		w.writeOut(j)
 		return
 	}
+	w.launch(j)
+}
+
+// launch seals j on its own goroutine and queues it for output, draining
+// the oldest job when the pipeline is full.
+func (w *Writer) launch(j *job) {
 	j.done = make(chan struct{})
 	go func() { w.seal(j); close(j.done) }()
 	w.inflight = append(w.inflight, j)
@@ -160,7 +195,11 @@ func (w *Writer) seal(j *job) {
 		slot := j.buf[s*CipherSize : s*CipherSize+CipherSize]
 		nonce := slot[:NonceSize]
 		putNonce(nonce, w.nonce, j.first+int64(s))
-		w.aead.Seal(slot[NonceSize:NonceSize], nonce, slot[NonceSize:NonceSize+n], nil)
+		pt := slot[NonceSize : NonceSize+n]
+		if j.src != nil {
+			pt = j.src[s*PlainSize : s*PlainSize+n]
+		}
+		w.aead.Seal(slot[NonceSize:NonceSize], nonce, pt, nil)
 	}
 }
 
@@ -185,6 +224,7 @@ func (w *Writer) drainOne() {
 }
 
 func (w *Writer) writeOut(j *job) {
+	j.src = nil
 	if w.err == nil {
 		if _, err := w.dst.Write(j.buf[:j.wireLen()]); err != nil {
 			w.err = err
