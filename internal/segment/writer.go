@@ -17,8 +17,8 @@ type job struct {
 	buf   []byte
 	src   []byte // if set, plaintext to seal from (caller memory) instead of buf
 	first int64  // index of the job's first segment in the payload
-	segs  int   // segments in this job
-	last  int   // plaintext bytes of the final segment (1..PlainSize)
+	segs  int    // segments in this job
+	last  int    // plaintext bytes of the final segment (1..PlainSize)
 	done  chan struct{}
 
 	// Filled by decryption.
