@@ -420,7 +420,7 @@ func TestDetachedHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ra, err := crypt4gh.NewReaderAtFromContent(bytes.NewReader(payload.Bytes()), int64(payload.Len()), c)
+	ra, err := crypt4gh.NewReaderAtFromContent(bytes.NewReader(payload.Bytes()), int64(payload.Len()), c, crypt4gh.DecryptOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

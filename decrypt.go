@@ -1,16 +1,15 @@
 package crypt4gh
 
 import (
-	"crypto/cipher"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
-	"github.com/crypt4gh-go/crypt4gh/internal/format"
 	"github.com/crypt4gh-go/crypt4gh/internal/segment"
-	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// DecryptOptions adjust [DecryptWithOptions].
+// DecryptOptions adjust [DecryptWithOptions] and [DecryptReaderAtWithOptions].
 type DecryptOptions struct {
 	// Concurrency bounds the goroutines that decrypt segments; 0 uses one
 	// per CPU and 1 decrypts on the calling goroutine.
@@ -21,6 +20,15 @@ type DecryptOptions struct {
 	// Range, if set, limits the output to this range of the visible
 	// plaintext. Segments outside it are read past without being decrypted.
 	Range *Range
+	// Now is the clock for the expiry check (nil: time.Now).
+	Now func() time.Time
+	// IgnoreExpiry decrypts files whose expiry has passed.
+	IgnoreExpiry bool
+	// Verifiers must each have a valid signature in the header.
+	Verifiers []Verifier
+	// MaxSkippedSegments, if positive, rejects an edit list that discards
+	// more whole segments than this before its last kept byte.
+	MaxSkippedSegments int64
 }
 
 // Reader yields the plaintext of a Crypt4GH stream, with the header's edit
@@ -55,18 +63,63 @@ func DecryptWithOptions(src io.Reader, opts DecryptOptions, ids ...Identity) (*R
 	if err != nil {
 		return nil, err
 	}
-	return newReader(src, h, c, opts.Range, opts.Concurrency)
+	if err := opts.checkHeader(h, c); err != nil {
+		return nil, err
+	}
+	r, err := newReader(src, c, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.header = h
+	return r, nil
 }
+
+// checkHeader applies the options' checks on a decrypted header:
+// signatures, expiry, edit-list limit.
+func (o *DecryptOptions) checkHeader(h *Header, c *HeaderContent) error {
+	for _, v := range o.Verifiers {
+		if err := h.Verify(c, v); err != nil {
+			return err
+		}
+	}
+	return o.checkContent(c)
+}
+
+func (o *DecryptOptions) checkContent(c *HeaderContent) error {
+	if !o.IgnoreExpiry {
+		now := time.Now
+		if o.Now != nil {
+			now = o.Now
+		}
+		if err := c.CheckExpiry(now()); err != nil {
+			return err
+		}
+	}
+	if o.MaxSkippedSegments > 0 {
+		if n := c.EditList.skippedSegments(); n > o.MaxSkippedSegments {
+			return fmt.Errorf("%w: the edit list skips %d segments, more than the limit of %d", ErrEditListLimit, n, o.MaxSkippedSegments)
+		}
+	}
+	return nil
+}
+
+// ErrEditListLimit means an edit list discards more segments than the
+// reader allows (DecryptOptions.MaxSkippedSegments).
+var ErrEditListLimit = errors.New("crypt4gh: edit list over the limit")
 
 // NewReaderFromContent returns a Reader of the payload in src (which holds
 // no header) using header content decrypted earlier, for example by a
-// server that keeps headers apart from payloads.
-func NewReaderFromContent(payload io.Reader, c *HeaderContent, concurrency int) (*Reader, error) {
-	return newReader(payload, nil, c, nil, concurrency)
+// server that keeps headers apart from payloads. opts.Header and
+// opts.Verifiers are not used (there is no header here to check).
+func NewReaderFromContent(payload io.Reader, c *HeaderContent, opts DecryptOptions) (*Reader, error) {
+	if err := opts.checkContent(c); err != nil {
+		return nil, err
+	}
+	return newReader(payload, c, opts)
 }
 
-func newReader(src io.Reader, h *Header, c *HeaderContent, rng *Range, concurrency int) (*Reader, error) {
-	open, err := newOpener(c)
+func newReader(src io.Reader, c *HeaderContent, opts DecryptOptions) (*Reader, error) {
+	open, layout, err := payloadOpener(c)
 	if err != nil {
 		return nil, err
 	}
@@ -74,41 +127,22 @@ func newReader(src io.Reader, h *Header, c *HeaderContent, rng *Range, concurren
 	if err := el.validate(); err != nil {
 		return nil, err
 	}
-	if rng != nil {
-		if el, err = el.Restrict(*rng); err != nil {
+	if opts.Range != nil {
+		if el, err = el.Restrict(*opts.Range); err != nil {
 			return nil, err
 		}
 		if el == nil {
 			el = EditList{0} // keep all, but still go through the filter
 		}
 	}
-	r := &Reader{header: h, content: c}
+	r := &Reader{content: c}
 	var filter segment.Filter
 	if el != nil {
 		r.kept = el.kept()
 		filter = keptFilter(r.kept)
 	}
-	r.segs = segment.NewReader(src, open, filter, concurrency)
+	r.segs = segment.NewReader(src, open, layout, filter, opts.Concurrency)
 	return r, nil
-}
-
-// newOpener makes one AEAD per data key.
-func newOpener(c *HeaderContent) (*segment.Opener, error) {
-	aeads := make([]cipher.AEAD, 0, len(c.DataKeys))
-	for _, k := range c.DataKeys {
-		if k.Method != format.DataChaCha20Poly1305 {
-			return nil, errUnsupportedMethod(k.Method)
-		}
-		a, err := chacha20poly1305.New(k.Key[:])
-		if err != nil {
-			return nil, err
-		}
-		aeads = append(aeads, a)
-	}
-	if len(aeads) == 0 {
-		return nil, ErrNoMatchingKey
-	}
-	return segment.NewOpener(aeads), nil
 }
 
 // Header returns the encrypted header that was read (nil for a Reader made
@@ -135,7 +169,7 @@ func (r *Reader) next(limit int) ([]byte, error) {
 			if s.Skipped {
 				continue
 			}
-			r.buf, r.bufOff = s.Plaintext, s.Index*SegmentSize
+			r.buf, r.bufOff = s.Plaintext, s.Pos*SegmentSize
 		}
 		piece := r.buf
 		if r.kept != nil {

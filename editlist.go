@@ -54,6 +54,24 @@ func (e EditList) validate() error {
 	return nil
 }
 
+// skippedSegments counts the whole segments the edit list discards before
+// its last kept byte: segments a reader fetches and throws away.
+func (e EditList) skippedSegments() int64 {
+	if e == nil {
+		return 0
+	}
+	var n, next int64 // next: first segment not yet accounted for
+	for _, k := range e.kept() {
+		first := k.start / SegmentSize
+		n += max(0, first-next)
+		if k.open() {
+			break
+		}
+		next = max(next, (k.end-1)/SegmentSize+1)
+	}
+	return n
+}
+
 // PlaintextSize returns how many bytes the edit list lets through from a
 // payload of n plaintext bytes.
 func (e EditList) PlaintextSize(n int64) int64 {

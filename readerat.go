@@ -24,6 +24,8 @@ type ReaderAt struct {
 	header      *Header
 	content     *HeaderContent
 	open        *segment.Opener
+	layout      segment.Layout
+	segs        int64  // cipher segments in the payload
 	kept        []span // clipped to plainSize, non-empty, in order
 	keptPrefix  []int64
 	concurrency int
@@ -40,9 +42,16 @@ var (
 // DecryptReaderAt reads and decrypts the header at the start of src (of
 // size bytes) and returns a ReaderAt of the plaintext. It authenticates the
 // last segment before returning, so a payload truncated inside a segment is
-// reported at once. (Version 1 cannot detect a payload cut exactly at a
-// segment boundary: see the package documentation.)
+// reported at once; for sealed (v2) payloads that also proves the payload
+// is complete. (Version 1 cannot detect a payload cut exactly at a segment
+// boundary.)
 func DecryptReaderAt(src io.ReaderAt, size int64, ids ...Identity) (*ReaderAt, error) {
+	return DecryptReaderAtWithOptions(src, size, DecryptOptions{}, ids...)
+}
+
+// DecryptReaderAtWithOptions is [DecryptReaderAt] with options (Range and
+// Header are not used: the ReaderAt reads anywhere).
+func DecryptReaderAtWithOptions(src io.ReaderAt, size int64, opts DecryptOptions, ids ...Identity) (*ReaderAt, error) {
 	h, err := ReadHeader(io.NewSectionReader(src, 0, size))
 	if err != nil {
 		return nil, err
@@ -51,8 +60,11 @@ func DecryptReaderAt(src io.ReaderAt, size int64, ids ...Identity) (*ReaderAt, e
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.checkHeader(h, c); err != nil {
+		return nil, err
+	}
 	hs := int64(h.Size())
-	r, err := NewReaderAtFromContent(io.NewSectionReader(src, hs, size-hs), size-hs, c)
+	r, err := newReaderAt(io.NewSectionReader(src, hs, size-hs), size-hs, c, opts.Concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -62,9 +74,17 @@ func DecryptReaderAt(src io.ReaderAt, size int64, ids ...Identity) (*ReaderAt, e
 
 // NewReaderAtFromContent returns a ReaderAt over a payload without header
 // (payloadSize bytes of cipher segments), using header content decrypted
-// earlier: the detached-header case of archives and mounts.
-func NewReaderAtFromContent(payload io.ReaderAt, payloadSize int64, c *HeaderContent) (*ReaderAt, error) {
-	open, err := newOpener(c)
+// earlier: the detached-header case of archives and mounts. Of opts, the
+// expiry, edit-list limit and concurrency settings apply.
+func NewReaderAtFromContent(payload io.ReaderAt, payloadSize int64, c *HeaderContent, opts DecryptOptions) (*ReaderAt, error) {
+	if err := opts.checkContent(c); err != nil {
+		return nil, err
+	}
+	return newReaderAt(payload, payloadSize, c, opts.Concurrency)
+}
+
+func newReaderAt(payload io.ReaderAt, payloadSize int64, c *HeaderContent, concurrency int) (*ReaderAt, error) {
+	open, layout, err := payloadOpener(c)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +95,12 @@ func NewReaderAtFromContent(payload io.ReaderAt, payloadSize int64, c *HeaderCon
 	if err != nil {
 		return nil, err
 	}
-	r := &ReaderAt{src: payload, payloadSize: payloadSize, plainSize: plain, content: c, open: open}
+	r := &ReaderAt{src: payload, payloadSize: payloadSize, plainSize: plain, content: c, open: open, layout: layout, concurrency: concurrency}
+	r.segs = (payloadSize + CipherSegmentSize - 1) / CipherSegmentSize
+	lastLen := int(plain - max(0, r.segs-1)*SegmentSize)
+	if err := layout.CheckEnd(r.segs, lastLen); err != nil {
+		return nil, err
+	}
 	for _, k := range c.EditList.kept() {
 		k = clip(k, plain)
 		if k.len() > 0 {
@@ -84,10 +109,10 @@ func NewReaderAtFromContent(payload io.ReaderAt, payloadSize int64, c *HeaderCon
 			r.size += k.len()
 		}
 	}
-	if payloadSize > 0 {
-		// Authenticate the last segment so truncation inside it shows now.
-		last := (payloadSize - 1) / CipherSegmentSize
-		if _, err := r.readSegments(last, 1, nil, 0); err != nil {
+	if r.segs > 0 {
+		// Authenticate the last segment: truncation inside it shows now,
+		// and for sealed payloads so does a missing final segment.
+		if _, err := r.readSegments(r.segs-1, 1, nil, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -199,12 +224,19 @@ func (r *ReaderAt) readSegments(first, count int64, dst []byte, skip int64) (int
 	return n, nil
 }
 
-var runPool = sync.Pool{New: func() any { b := make([]byte, 16*CipherSegmentSize); return &b }}
+var (
+	runPool   = sync.Pool{New: func() any { b := make([]byte, 16*CipherSegmentSize); return &b }}
+	plainPool = sync.Pool{New: func() any { b := make([]byte, 0, SegmentSize); return &b }}
+)
 
 // readRun decrypts count consecutive segments on the calling goroutine.
+// A segment wholly wanted is opened straight into dst; others go through a
+// scratch buffer.
 func (r *ReaderAt) readRun(first, count int64, dst []byte, skip int64) (int, error) {
 	bp := runPool.Get().(*[]byte)
 	defer runPool.Put(bp)
+	pp := plainPool.Get().(*[]byte)
+	defer plainPool.Put(pp)
 	n := 0
 	for count > 0 {
 		batch := min(count, int64(len(*bp)/CipherSegmentSize))
@@ -226,19 +258,29 @@ func (r *ReaderAt) readRun(first, count int64, dst []byte, skip int64) (int, err
 				break
 			}
 			seg := buf[lo:min(lo+CipherSegmentSize, int64(len(buf)))]
+			pos := first + s
 			if len(seg) < segment.Overhead {
-				return n, &segment.TruncatedError{Index: first + s, Bytes: len(seg)}
+				return n, &segment.TruncatedError{Index: pos, Bytes: len(seg)}
 			}
-			pt, ok := r.open.Open(seg)
-			if !ok {
-				return n, &AuthError{Index: first + s}
+			plainLen := int64(len(seg) - segment.Overhead)
+			into := (*pp)[:0]
+			direct := skip == 0 && int64(len(dst)-n) >= plainLen
+			if direct {
+				into = dst[n:n]
 			}
-			if skip >= int64(len(pt)) {
+			pt, err := r.layout.Open(r.open, into, seg, pos, pos == r.segs-1)
+			if err != nil {
+				return n, err
+			}
+			if direct {
+				n += len(pt)
+			} else if skip >= int64(len(pt)) {
 				skip -= int64(len(pt))
 				continue
+			} else {
+				n += copy(dst[n:], pt[skip:])
+				skip = 0
 			}
-			n += copy(dst[n:], pt[skip:])
-			skip = 0
 			if n == len(dst) && dst != nil {
 				return n, nil
 			}

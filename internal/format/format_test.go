@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/testvectors"
@@ -117,16 +118,16 @@ func TestPacketContent(t *testing.T) {
 	for i := range k.Key {
 		k.Key[i] = byte(i)
 	}
-	c, err := ParsePacketContent(MarshalDataKey(k))
+	c, err := ParsePacketContent(MarshalDataKey(k), Version1)
 	if err != nil || c.DataKey == nil || c.DataKey.Key != k.Key {
 		t.Fatalf("data key round trip: %v", err)
 	}
 	padded := append(MarshalDataKey(k), make([]byte, 16)...)
-	if c, err := ParsePacketContent(padded); err != nil || c.DataKey.Key != k.Key {
+	if c, err := ParsePacketContent(padded, Version1); err != nil || c.DataKey.Key != k.Key {
 		t.Fatalf("padded data key packet: %v", err)
 	}
 	e := &EditList{Lengths: []uint64{1, 2, 3}}
-	c, err = ParsePacketContent(MarshalEditList(e))
+	c, err = ParsePacketContent(MarshalEditList(e), Version1)
 	if err != nil || len(c.EditList.Lengths) != 3 || c.EditList.Lengths[2] != 3 {
 		t.Fatalf("edit list round trip: %v", err)
 	}
@@ -137,17 +138,20 @@ func TestPacketContent(t *testing.T) {
 	}{
 		{"empty", nil, ErrMalformedHeader},
 		{"unknown type", []byte{2, 0, 0, 0}, ErrUnsupported},
-		{"unknown method", append([]byte{0, 0, 0, 0, 1, 0, 0, 0}, make([]byte, 32)...), ErrUnsupported},
+		{"unknown method", append([]byte{0, 0, 0, 0, 9, 0, 0, 0}, make([]byte, 32)...), ErrUnsupported},
+		{"PR 736 packet without its sequence number", append([]byte{0, 0, 0, 0, 1, 0, 0, 0}, make([]byte, 32)...), ErrUnsupported},
+		{"sealed method in a version 1 header", append([]byte{0, 0, 0, 0, 2, 0, 0, 0}, make([]byte, 32)...), ErrUnsupported},
+		{"expiry in a version 1 header", MarshalExpiry(5), ErrUnsupported},
 		{"short key", []byte{0, 0, 0, 0, 0, 0, 0, 0, 1}, ErrMalformedHeader},
 		{"edit list count lies", []byte{1, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0}, ErrMalformedHeader},
 		{"edit list overflow", MarshalEditList(&EditList{Lengths: []uint64{1 << 63, 1}}), ErrMalformedHeader},
 	}
 	for _, tc := range bad {
-		if _, err := ParsePacketContent(tc.in); !errors.Is(err, tc.want) {
+		if _, err := ParsePacketContent(tc.in, Version1); !errors.Is(err, tc.want) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	if _, err := ParsePacketContent([]byte{7, 0, 0, 0}); err == nil || !bytes.Contains([]byte(err.Error()), []byte("type 7")) {
+	if _, err := ParsePacketContent([]byte{7, 0, 0, 0}, Version1); err == nil || !bytes.Contains([]byte(err.Error()), []byte("type 7")) {
 		t.Errorf("unknown type error does not name the type: %v", err)
 	}
 }
@@ -159,7 +163,7 @@ func FuzzReadHeader(f *testing.F) {
 		f.Add(v[:min(len(v), 4096)])
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, n, err := ParseHeader(data, Limits{MaxPackets: 64, MaxPacketLength: 1 << 16, MaxHeaderSize: 1 << 20})
+		h, n, err := ParseHeader(data, Limits{MaxPackets: 64, MaxPacketLength: 1 << 16, MaxHeaderSize: 1 << 20}, Version1, Version2)
 		if err != nil {
 			if h != nil {
 				t.Fatal("header returned with an error")
@@ -179,22 +183,100 @@ func FuzzPacketContent(f *testing.F) {
 	f.Add(MarshalEditList(&EditList{Lengths: []uint64{3928}}))
 	f.Add(MarshalEditList(&EditList{Lengths: []uint64{100, 200, 300, 400}}))
 	f.Add([]byte{2, 0, 0, 0})
+	f.Add(MarshalExpiry(1 << 40))
+	f.Add(MarshalLink("https://example.org/a.c4gh"))
+	f.Add(MarshalSegmentMap(&SegmentMap{Total: 10, Runs: []SegmentRun{{1, 2}, {5, 5}}}))
+	f.Add(MarshalDataKey(&DataKey{Method: DataChaCha20Poly1305PR736, Seq: 77}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParsePacketContent(data)
-		if err != nil {
-			return
-		}
-		var re []byte
-		switch {
-		case c.DataKey != nil:
-			re = MarshalDataKey(c.DataKey)
-		case c.EditList != nil:
-			re = MarshalEditList(c.EditList)
-		default:
-			t.Fatal("no content")
-		}
-		if !bytes.Equal(re, data[:len(re)]) {
-			t.Fatal("re-marshalled packet differs from its input")
+		for _, version := range []uint32{Version1, Version2} {
+			c, err := ParsePacketContent(data, version)
+			if err != nil {
+				continue
+			}
+			var re []byte
+			switch {
+			case c.DataKey != nil:
+				re = MarshalDataKey(c.DataKey)
+			case c.EditList != nil:
+				re = MarshalEditList(c.EditList)
+			case c.Expiry != nil:
+				re = MarshalExpiry(*c.Expiry)
+			case c.Link != nil:
+				re = MarshalLink(*c.Link)
+			case c.SegmentMap != nil:
+				re = MarshalSegmentMap(c.SegmentMap)
+			case c.Type&TypeNonCritical != 0 && version == Version2:
+				continue
+			default:
+				t.Fatalf("type %d parsed with no content", c.Type)
+			}
+			if len(re) > len(data) || !bytes.Equal(re, data[:len(re)]) {
+				t.Fatal("re-marshalled packet differs from its input")
+			}
 		}
 	})
+}
+
+func TestPacketContentV2(t *testing.T) {
+	good := [][]byte{
+		MarshalExpiry(1700000000),
+		MarshalLink("https://archive.example.org/objects/1"),
+		MarshalSegmentMap(&SegmentMap{Total: 9, Runs: []SegmentRun{{0, 1}, {4, 5}}}),
+		MarshalDataKey(&DataKey{Method: DataSealedAES256GCM}),
+		{0x05, 0, 0, 0x80, 1, 2, 3}, // unknown non-critical: ignored
+	}
+	for i, b := range good {
+		if _, err := ParsePacketContent(b, Version2); err != nil {
+			t.Errorf("good packet %d: %v", i, err)
+		}
+	}
+	bad := map[string][]byte{
+		"unknown critical type":  {0x05, 0, 0, 0},
+		"v1 data method in v2":   MarshalDataKey(&DataKey{Method: DataChaCha20Poly1305}),
+		"empty link":             MarshalLink(""),
+		"link without scheme":    MarshalLink("no-scheme-here"),
+		"link with control char": MarshalLink("https://a/\n"),
+		"map run outside":        MarshalSegmentMap(&SegmentMap{Total: 3, Runs: []SegmentRun{{2, 2}}}),
+		"map runs overlap":       MarshalSegmentMap(&SegmentMap{Total: 9, Runs: []SegmentRun{{0, 3}, {2, 1}}}),
+		"map empty run":          MarshalSegmentMap(&SegmentMap{Total: 9, Runs: []SegmentRun{{0, 0}}}),
+		"map count lies":         MarshalSegmentMap(&SegmentMap{Total: 9, Runs: []SegmentRun{{0, 1}}})[:20],
+		"expiry short":           MarshalExpiry(1)[:10],
+	}
+	for name, b := range bad {
+		if _, err := ParsePacketContent(b, Version2); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := ParsePacketContent([]byte{0x05, 0, 0, 0}, Version2); err == nil || !strings.Contains(err.Error(), "unknown critical header packet type 5") {
+		t.Errorf("unknown critical type error does not name it: %v", err)
+	}
+}
+
+func TestV2HeaderRoundTrip(t *testing.T) {
+	h := &Header{Version: Version2, Packets: []Packet{{Method: 0, Payload: make([]byte, 100)}, {Method: 1, Payload: make([]byte, 1700)}},
+		MAC: bytes.Repeat([]byte{7}, MACSize), Signatures: []Signature{{Algorithm: 1, Sig: make([]byte, 64)}, {Algorithm: 2, Sig: make([]byte, 3309)}}}
+	b := h.Marshal()
+	if len(b) != h.Size() {
+		t.Fatalf("Size %d, marshalled %d", h.Size(), len(b))
+	}
+	g, n, err := ParseHeader(append(b, "payload"...), DefaultLimits, Version1, Version2)
+	if err != nil || n != len(b) {
+		t.Fatalf("parse: %v (%d of %d)", err, n, len(b))
+	}
+	if !bytes.Equal(g.Marshal(), b) || len(g.Signatures) != 2 || !bytes.Equal(g.MAC, h.MAC) {
+		t.Fatal("v2 header does not round trip")
+	}
+	if !bytes.Equal(g.MACInput(), b[:len(b)-MACSize-4-2*SigRecordPrefix-64-3309]) {
+		t.Fatal("MACInput is not the bytes up to the end of the packets")
+	}
+	// Cut anywhere in the trailer: truncated.
+	for cut := len(b) - 1; cut > h.packetsEnd(); cut -= 97 {
+		if _, _, err := ParseHeader(b[:cut], DefaultLimits, Version1, Version2); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+	}
+	// Version 2 is rejected unless allowed.
+	if _, _, err := ParseHeader(b, DefaultLimits); !errors.Is(err, ErrUnsupportedVersion) {
+		t.Fatalf("v2 accepted by a v1-only parse: %v", err)
+	}
 }

@@ -14,6 +14,25 @@ const Magic = "crypt4gh"
 // Version1 is the only version of the GA4GH standard published so far.
 const Version1 = 1
 
+// Version2 is the v2 profile of this project (doc/crypt4gh-v2.md): the
+// packets are followed by a 32-byte header MAC and signature records.
+const Version2 = 2
+
+// Sizes and limits of the version 2 trailer.
+const (
+	MACSize            = 32
+	SigRecordPrefix    = 4 + 4 + 32 // length, algorithm, key id
+	MaxSignatures      = 16
+	MaxSignatureRecord = 16 << 10
+)
+
+// Signature is one signature record of a version 2 header.
+type Signature struct {
+	Algorithm uint32
+	KeyID     [32]byte
+	Sig       []byte
+}
+
 // Sizes of the fixed parts of the header.
 const (
 	PreambleSize     = 16 // magic, version, packet count
@@ -58,19 +77,39 @@ type Packet struct {
 // the length field itself.
 func (p *Packet) WireSize() int { return PacketPrefixSize + len(p.Payload) }
 
-// Header is a parsed but still encrypted Crypt4GH header.
+// Header is a parsed but still encrypted Crypt4GH header. MAC and
+// Signatures exist only in version 2 headers.
 type Header struct {
-	Version uint32
-	Packets []Packet
+	Version    uint32
+	Packets    []Packet
+	MAC        []byte
+	Signatures []Signature
 }
 
 // Size is the number of bytes Marshal produces.
 func (h *Header) Size() int {
+	n := h.packetsEnd()
+	if h.Version >= Version2 {
+		n += MACSize + 4
+		for _, s := range h.Signatures {
+			n += SigRecordPrefix + len(s.Sig)
+		}
+	}
+	return n
+}
+
+func (h *Header) packetsEnd() int {
 	n := PreambleSize
 	for i := range h.Packets {
 		n += h.Packets[i].WireSize()
 	}
 	return n
+}
+
+// MACInput returns the bytes the version 2 header MAC covers: from the
+// magic to the end of the last packet.
+func (h *Header) MACInput() []byte {
+	return h.appendPackets(make([]byte, 0, h.packetsEnd()))
 }
 
 // Marshal returns the canonical wire form of h.
@@ -80,6 +119,25 @@ func (h *Header) Marshal() []byte {
 
 // AppendTo appends the wire form of h to b.
 func (h *Header) AppendTo(b []byte) []byte {
+	b = h.appendPackets(b)
+	if h.Version >= Version2 {
+		mac := h.MAC
+		if len(mac) != MACSize {
+			mac = make([]byte, MACSize) // not computed yet
+		}
+		b = append(b, mac...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(h.Signatures)))
+		for _, s := range h.Signatures {
+			b = binary.LittleEndian.AppendUint32(b, uint32(SigRecordPrefix+len(s.Sig)))
+			b = binary.LittleEndian.AppendUint32(b, s.Algorithm)
+			b = append(b, s.KeyID[:]...)
+			b = append(b, s.Sig...)
+		}
+	}
+	return b
+}
+
+func (h *Header) appendPackets(b []byte) []byte {
 	b = append(b, Magic...)
 	b = binary.LittleEndian.AppendUint32(b, h.Version)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(h.Packets)))
@@ -150,7 +208,47 @@ func ReadHeader(r io.Reader, lim Limits, versions ...uint32) (*Header, error) {
 		}
 		h.Packets = append(h.Packets, Packet{Method: binary.LittleEndian.Uint32(pfx[4:8]), Payload: payload})
 	}
+	if h.Version >= Version2 {
+		if err := readTrailer(r, h, lim.MaxHeaderSize-total); err != nil {
+			return nil, err
+		}
+	}
 	return h, nil
+}
+
+// readTrailer reads the MAC and signature records of a version 2 header.
+func readTrailer(r io.Reader, h *Header, budget int) error {
+	var fixed [MACSize + 4]byte
+	if _, err := io.ReadFull(r, fixed[:]); err != nil {
+		return truncatedOr(err, "the header MAC and signature count are missing")
+	}
+	h.MAC = append([]byte(nil), fixed[:MACSize]...)
+	count := binary.LittleEndian.Uint32(fixed[MACSize:])
+	if count > MaxSignatures {
+		return fmt.Errorf("%w: %d signatures, more than the limit of %d", ErrMalformedHeader, count, MaxSignatures)
+	}
+	budget -= len(fixed)
+	for i := 0; i < int(count); i++ {
+		var pfx [SigRecordPrefix]byte
+		if _, err := io.ReadFull(r, pfx[:]); err != nil {
+			return truncatedOr(err, "signature %d of %d is missing", i, count)
+		}
+		length := binary.LittleEndian.Uint32(pfx[0:4])
+		if length < SigRecordPrefix || length > MaxSignatureRecord {
+			return fmt.Errorf("%w: signature record %d has length %d (want %d to %d)", ErrMalformedHeader, i, length, SigRecordPrefix, MaxSignatureRecord)
+		}
+		if budget -= int(length); budget < 0 {
+			return fmt.Errorf("%w: header larger than the limit", ErrMalformedHeader)
+		}
+		sig := make([]byte, length-SigRecordPrefix)
+		if _, err := io.ReadFull(r, sig); err != nil {
+			return truncatedOr(err, "signature record %d is cut short", i)
+		}
+		s := Signature{Algorithm: binary.LittleEndian.Uint32(pfx[4:8]), Sig: sig}
+		copy(s.KeyID[:], pfx[8:])
+		h.Signatures = append(h.Signatures, s)
+	}
+	return nil
 }
 
 // ParseHeader parses a header held in memory and returns it with the

@@ -37,29 +37,41 @@ func deriveKey(kdf string, passphrase, salt []byte, rounds uint32) ([]byte, erro
 // decryptSecret derives the key-encryption key from passphrase and opens
 // enc.blob (nonce || ciphertext || tag) into secret.
 func decryptSecret(secret *[32]byte, enc *encoded, passphrase []byte) error {
+	plain, err := openBlob(enc, passphrase, keySize)
+	if err != nil {
+		return err
+	}
+	copy(secret[:], plain)
+	clear(plain)
+	return nil
+}
+
+// openBlob derives the key-encryption key from passphrase and opens
+// enc.blob (nonce || ciphertext || tag), which holds a secret of secretSize
+// bytes. The caller must clear the result.
+func openBlob(enc *encoded, passphrase []byte, secretSize int) ([]byte, error) {
 	kek, err := deriveKey(enc.kdf, passphrase, enc.salt, enc.rounds)
 	if err != nil {
 		if errors.Is(err, ErrIncorrectPassphrase) || errors.Is(err, ErrUnsupported) {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("keyfile: deriving the key from the passphrase (%s): %w", enc.kdf, err)
+		return nil, fmt.Errorf("keyfile: deriving the key from the passphrase (%s): %w", enc.kdf, err)
 	}
 	defer clear(kek)
 	aead, err := chacha20poly1305.New(kek)
 	if err != nil {
-		return fmt.Errorf("keyfile: %w", err)
+		return nil, fmt.Errorf("keyfile: %w", err)
 	}
 	nonce, sealed := enc.blob[:nonceSize], enc.blob[nonceSize:]
 	plain, err := aead.Open(nil, nonce, sealed, nil)
 	if err != nil {
-		return ErrIncorrectPassphrase
+		return nil, ErrIncorrectPassphrase
 	}
-	defer clear(plain)
-	if len(plain) != keySize { // unreachable: the blob size was checked
-		return errorf(ErrMalformed, "decrypted private key is %d bytes", len(plain))
+	if len(plain) != secretSize { // unreachable: the blob size was checked
+		clear(plain)
+		return nil, errorf(ErrMalformed, "decrypted private key is %d bytes", len(plain))
 	}
-	copy(secret[:], plain)
-	return nil
+	return plain, nil
 }
 
 // WriteOptions controls MarshalPrivateKey. The zero value writes an
@@ -102,6 +114,13 @@ func MarshalPrivateKey(secret [32]byte, passphrase []byte, opts WriteOptions) ([
 	if label == "" {
 		label = LabelPrivate
 	}
+	return marshalPrivate(label, []byte(magic), secret[:], passphrase, opts)
+}
+
+// marshalPrivate returns the armoured private key file whose body is prefix
+// followed by the container (KDF, KDF options, cipher, blob, comment)
+// holding secret.
+func marshalPrivate(label string, prefix, secret, passphrase []byte, opts WriteOptions) ([]byte, error) {
 	if strings.ContainsAny(label, "\r\n") {
 		return nil, errors.New("keyfile: the armour label must not contain line breaks")
 	}
@@ -143,12 +162,13 @@ func MarshalPrivateKey(secret [32]byte, passphrase []byte, opts WriteOptions) ([
 		return nil, fmt.Errorf("keyfile: unsupported KDF %s", quoteName(kdf))
 	}
 
-	body := make([]byte, 0, len(magic)+2*6+len(kdf)+4+saltSize+len(CipherChaCha20Poly1305)+encryptedBlobSize+len(opts.Comment))
-	body = append(body, magic...)
+	blobSize := nonceSize + len(secret) + tagSize
+	body := make([]byte, 0, len(prefix)+2*6+len(kdf)+4+saltSize+len(CipherChaCha20Poly1305)+blobSize+len(opts.Comment))
+	body = append(body, prefix...)
 	body = appendStr(body, []byte(kdf))
 	if kdf == KDFNone {
 		body = appendStr(body, []byte(CipherNone))
-		body = appendStr(body, secret[:])
+		body = appendStr(body, secret)
 	} else {
 		rnd := opts.Rand
 		if rnd == nil {
@@ -177,10 +197,11 @@ func MarshalPrivateKey(secret [32]byte, passphrase []byte, opts WriteOptions) ([
 		if err != nil {
 			return nil, fmt.Errorf("keyfile: %w", err)
 		}
-		blob := make([]byte, 0, encryptedBlobSize)
+		blob := make([]byte, 0, blobSize)
 		blob = append(blob, nonce[:]...)
-		blob = aead.Seal(blob, nonce[:], secret[:], nil)
+		blob = aead.Seal(blob, nonce[:], secret, nil)
 		body = appendStr(body, blob)
+		clear(blob)
 	}
 	if opts.Comment != "" {
 		body = appendStr(body, []byte(opts.Comment))

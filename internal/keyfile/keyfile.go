@@ -281,7 +281,15 @@ type encoded struct {
 // decodePrivate parses and validates a c4gh-v1 body (which starts with the
 // magic). It does no cryptography.
 func decodePrivate(body []byte) (*encoded, error) {
-	r := &reader{buf: body[len(magic):]}
+	return decodeContainer(body[len(magic):], keySize)
+}
+
+// decodeContainer parses and validates the part of a private key body after
+// the magic (and, in version 2, after the key type): KDF, KDF options,
+// cipher, blob and comment. secretSize is the size of the secret before
+// encryption. It does no cryptography.
+func decodeContainer(buf []byte, secretSize int) (*encoded, error) {
+	r := &reader{buf: buf}
 	var e encoded
 	kdf := r.str("KDF name")
 	if r.err != nil {
@@ -341,15 +349,15 @@ func decodePrivate(body []byte) (*encoded, error) {
 		if e.kdf != KDFNone {
 			return nil, errorf(ErrMalformed, "KDF %s given for an unencrypted key (cipher none)", e.kdf)
 		}
-		if len(e.blob) != keySize {
-			return nil, errorf(ErrMalformed, "unencrypted private key is %d bytes, want %d", len(e.blob), keySize)
+		if len(e.blob) != secretSize {
+			return nil, errorf(ErrMalformed, "unencrypted private key is %d bytes, want %d", len(e.blob), secretSize)
 		}
 	case CipherChaCha20Poly1305:
 		if e.kdf == KDFNone {
 			return nil, errorf(ErrMalformed, "encrypted private key with KDF none")
 		}
-		if len(e.blob) != encryptedBlobSize {
-			return nil, errorf(ErrMalformed, "encrypted private key is %d bytes, want %d", len(e.blob), encryptedBlobSize)
+		if want := nonceSize + secretSize + tagSize; len(e.blob) != want {
+			return nil, errorf(ErrMalformed, "encrypted private key is %d bytes, want %d", len(e.blob), want)
 		}
 	default:
 		return nil, errorf(ErrUnsupported, "unsupported cipher %s", quoteName(e.cipher))

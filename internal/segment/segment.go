@@ -12,6 +12,7 @@ package segment
 
 import (
 	"crypto/cipher"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -53,13 +54,24 @@ func (e *AuthError) Error() string {
 // Unwrap makes errors.Is(err, ErrAuthentication) hold.
 func (e *AuthError) Unwrap() error { return ErrAuthentication }
 
-// TruncatedError reports a payload that ends inside segment Index.
+// TruncatedError reports a payload that ends inside segment Index or,
+// with Stream set, before segment Index, where a final segment or more
+// segments were required.
 type TruncatedError struct {
-	Index int64
-	Bytes int // bytes of that segment present
+	Index  int64
+	Bytes  int // bytes of that segment present
+	Stream bool
+	Reason string
 }
 
 func (e *TruncatedError) Error() string {
+	if e.Stream {
+		msg := fmt.Sprintf("crypt4gh: truncated stream: the payload ends after %d segments without its final segment", e.Index)
+		if e.Reason != "" {
+			msg += " (" + e.Reason + ")"
+		}
+		return msg
+	}
 	return fmt.Sprintf("crypt4gh: truncated input: data segment %d has only %d bytes, less than the %d bytes of nonce and tag", e.Index, e.Bytes, Overhead)
 }
 
@@ -87,45 +99,115 @@ func PlainLen(c int64) (int64, error) {
 	return n, nil
 }
 
+// Cipher is one data key's way of sealing segments: the AEAD for each
+// segment index (fixed, or rotated) and the associated data binding the
+// segment's position.
+type Cipher interface {
+	// AEAD returns the AEAD for the segment of index i.
+	AEAD(i int64) cipher.AEAD
+	// AppendAD appends the associated data of segment i to dst.
+	AppendAD(dst []byte, i int64, final bool) []byte
+}
+
+// V1 is the version 1 cipher: one key, no associated data.
+type V1 struct{ A cipher.AEAD }
+
+func (c V1) AEAD(int64) cipher.AEAD                    { return c.A }
+func (c V1) AppendAD(dst []byte, _ int64, _ bool) []byte { return dst }
+
+// PR736 is data method 1 of hts-specs PR 736: associated data
+// le_uint64(Seq + i), wrapping at 2^64.
+type PR736 struct {
+	A   cipher.AEAD
+	Seq uint64
+}
+
+func (c PR736) AEAD(int64) cipher.AEAD { return c.A }
+func (c PR736) AppendAD(dst []byte, i int64, _ bool) []byte {
+	return binary.LittleEndian.AppendUint64(dst, c.Seq+uint64(i))
+}
+
+// Sealed is the v2 sealed stream: associated data le_uint64(i) || final,
+// under one key or under keys rotated every 2^RotateBits segments.
+type Sealed struct {
+	A cipher.AEAD // fixed key, if Derive is nil
+	// Derive returns the key of rotation period j (segments j<<RotateBits
+	// onwards). Results are cached.
+	Derive     func(j uint64) cipher.AEAD
+	RotateBits uint
+	cache      sync.Map // uint64 -> cipher.AEAD
+}
+
+func (c *Sealed) AEAD(i int64) cipher.AEAD {
+	if c.Derive == nil {
+		return c.A
+	}
+	j := uint64(i) >> c.RotateBits
+	if a, ok := c.cache.Load(j); ok {
+		return a.(cipher.AEAD)
+	}
+	a, _ := c.cache.LoadOrStore(j, c.Derive(j))
+	return a.(cipher.AEAD)
+}
+
+func (c *Sealed) AppendAD(dst []byte, i int64, final bool) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(i))
+	if final {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+// Framing is the rule for how a payload ends.
+type Framing int
+
+const (
+	// FramingV1: the last segment may be full or short; no empty segment is
+	// written (one is accepted). Truncation at a boundary is undetectable.
+	FramingV1 Framing = iota
+	// FramingPR736: a plaintext ending on a segment boundary (or empty) gets
+	// an empty final segment; a payload whose last segment is full is
+	// truncated.
+	FramingPR736
+	// FramingSealed: the final segment carries the final flag in its
+	// associated data; there is always one (empty only for empty input).
+	FramingSealed
+)
+
 // Opener opens segments with any of a set of data keys. The standard lets
 // a file use several data keys, each segment under one of them; every key is
 // tried, starting with the one that opened the previous segment.
 type Opener struct {
-	keys []cipher.AEAD
+	keys []Cipher
 	hint atomic.Int32
 }
 
-// NewOpener returns an Opener for the given AEADs, tried in order.
-func NewOpener(keys []cipher.AEAD) *Opener {
+// NewOpener returns an Opener for the given ciphers, tried in order.
+func NewOpener(keys ...Cipher) *Opener {
 	if len(keys) == 0 {
 		panic("segment: NewOpener needs at least one key")
 	}
 	return &Opener{keys: keys}
 }
 
-// Open authenticates and decrypts one cipher segment in place and returns
-// the plaintext, which aliases seg[NonceSize:]. It returns false if no key
-// opens the segment; seg's contents are then unspecified.
-func (o *Opener) Open(seg []byte) ([]byte, bool) {
+// Open authenticates and decrypts one cipher segment, of index i in the
+// original payload, appending the plaintext to dst (which must not overlap
+// seg). It returns false if no key opens it; seg is left intact, so a
+// failure can be diagnosed with Probe.
+func (o *Opener) Open(dst, seg []byte, i int64, final bool) ([]byte, bool) {
 	if len(seg) < Overhead {
 		return nil, false
 	}
+	var adBuf [16]byte
 	nonce, ct := seg[:NonceSize], seg[NonceSize:]
-	if len(o.keys) == 1 {
-		pt, err := o.keys[0].Open(ct[:0], nonce, ct, nil)
-		return pt, err == nil
+	start := 0
+	if len(o.keys) > 1 {
+		start = int(o.hint.Load())
 	}
-	// A failed in-place Open may overwrite the ciphertext (the assembly
-	// implementation zeroes its output), so with several keys each attempt
-	// decrypts from a pristine copy.
-	bufp := scratchPool.Get().(*[]byte)
-	defer scratchPool.Put(bufp)
-	saved := append((*bufp)[:0], ct...)
-	*bufp = saved
-	start := int(o.hint.Load())
-	for i := range o.keys {
-		k := (start + i) % len(o.keys)
-		if pt, err := o.keys[k].Open(ct[:0], nonce, saved, nil); err == nil {
+	for n := range o.keys {
+		k := (start + n) % len(o.keys)
+		c := o.keys[k]
+		if pt, err := c.AEAD(i).Open(dst, nonce, ct, c.AppendAD(adBuf[:0], i, final)); err == nil {
 			if k != start {
 				o.hint.Store(int32(k))
 			}
@@ -135,7 +217,66 @@ func (o *Opener) Open(seg []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// Probe reports whether seg opens as segment i with the given final flag.
+// It is for diagnosing failures.
+func (o *Opener) Probe(seg []byte, i int64, final bool) bool {
+	buf := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(buf)
+	_, ok := o.Open((*buf)[:0], seg, i, final)
+	return ok
+}
+
+// Diagnose explains why seg, expected as segment i (final or not), did
+// not open: the final flag is the other way (a truncated stream, or data
+// after the final segment), or it is another segment of the same file
+// (out of order, duplicated). It returns an *AuthError when neither holds:
+// the segment was modified or comes from another file.
+func (o *Opener) Diagnose(seg []byte, pos, i int64, final bool, sealed bool) error {
+	if sealed {
+		if final && o.Probe(seg, i, false) {
+			return &TruncatedError{Index: pos + 1, Stream: true}
+		}
+		if !final && o.Probe(seg, i, true) {
+			return &OrderError{Position: pos, Found: i, Kind: "final segment followed by more data"}
+		}
+		for d := int64(1); d <= 64; d++ {
+			for _, j := range []int64{i - d, i + d} {
+				if j < 0 {
+					continue
+				}
+				for _, f := range []bool{false, true} {
+					if o.Probe(seg, j, f) {
+						return &OrderError{Position: pos, Found: j, Kind: "out of order"}
+					}
+				}
+			}
+		}
+	}
+	return &AuthError{Index: pos}
+}
+
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, CipherSize); return &b }}
+
+// OrderError reports a sealed segment that authenticates, but not at its
+// position: reordered, duplicated, or a final segment with data after it.
+type OrderError struct {
+	Position int64 // position in the payload
+	Found    int64 // the index it authenticates as
+	Kind     string
+}
+
+func (e *OrderError) Error() string {
+	if e.Kind == "out of order" {
+		return fmt.Sprintf("crypt4gh: data segment at position %d is segment %d of the file: segments were reordered, duplicated or dropped", e.Position, e.Found)
+	}
+	return fmt.Sprintf("crypt4gh: data segment %d is the final segment but more data follows it", e.Position)
+}
+
+// Unwrap makes errors.Is(err, ErrOrder) hold.
+func (e *OrderError) Unwrap() error { return ErrOrder }
+
+// ErrOrder is wrapped by *OrderError.
+var ErrOrder = errors.New("crypt4gh: data segments out of order")
 
 // Concurrency returns the number of goroutines to spread segments over when
 // the caller asked for n (0 means one per available CPU).

@@ -56,7 +56,7 @@ func TestNonceCarry(t *testing.T) {
 
 func encrypt(t testing.TB, a cipher.AEAD, pt []byte, workers int) []byte {
 	var buf bytes.Buffer
-	w := NewWriter(&buf, a, [NonceSize]byte{1, 2, 3}, workers)
+	w := NewWriter(&buf, V1{a}, FramingV1, [NonceSize]byte{1, 2, 3}, workers)
 	if _, err := w.Write(pt); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestReaderWriter(t *testing.T) {
 		pt := bytes.Repeat([]byte{0xab, 0xcd, 0xef}, n/3+1)[:n]
 		for _, workers := range []int{1, 2, 8} {
 			ct := encrypt(t, a, pt, workers)
-			got, err := readAll(NewReader(bytes.NewReader(ct), NewOpener([]cipher.AEAD{a}), nil, workers))
+			got, err := readAll(NewReader(bytes.NewReader(ct), NewOpener(V1{a}), NoMap(FramingV1), nil, workers))
 			if err != nil || !bytes.Equal(got, pt) {
 				t.Fatalf("n=%d workers=%d: %v", n, workers, err)
 			}
@@ -103,11 +103,11 @@ func TestOpenerSeveralKeys(t *testing.T) {
 	a, b := aead(t, 1), aead(t, 2)
 	pt := bytes.Repeat([]byte("x"), 3*PlainSize)
 	ct := encrypt(t, b, pt, 1)
-	got, err := readAll(NewReader(bytes.NewReader(ct), NewOpener([]cipher.AEAD{a, b}), nil, 2))
+	got, err := readAll(NewReader(bytes.NewReader(ct), NewOpener(V1{a}, V1{b}), NoMap(FramingV1), nil, 2))
 	if err != nil || !bytes.Equal(got, pt) {
 		t.Fatalf("second key: %v", err)
 	}
-	_, err = readAll(NewReader(bytes.NewReader(ct), NewOpener([]cipher.AEAD{a}), nil, 2))
+	_, err = readAll(NewReader(bytes.NewReader(ct), NewOpener(V1{a}), NoMap(FramingV1), nil, 2))
 	var ae *AuthError
 	if !errors.As(err, &ae) || ae.Index != 0 {
 		t.Fatalf("wrong key: %v", err)
@@ -128,7 +128,7 @@ func TestFilterSkipsWithoutDecrypting(t *testing.T) {
 	ct := encrypt(t, a, pt, 2)
 	// Damage an odd segment: it is skipped, so no error may surface.
 	ct[3*CipherSize+40] ^= 1
-	r := NewReader(bytes.NewReader(ct), NewOpener([]cipher.AEAD{a}), evenFilter{stop: 7}, 2)
+	r := NewReader(bytes.NewReader(ct), NewOpener(V1{a}), NoMap(FramingV1), evenFilter{stop: 7}, 2)
 	var idx []int64
 	for {
 		s, err := r.Next()
@@ -138,13 +138,13 @@ func TestFilterSkipsWithoutDecrypting(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Skipped != (s.Index%2 == 1) {
-			t.Fatalf("segment %d: skipped=%v", s.Index, s.Skipped)
+		if s.Skipped != (s.Pos%2 == 1) {
+			t.Fatalf("segment %d: skipped=%v", s.Pos, s.Skipped)
 		}
-		if !s.Skipped && s.Plaintext[0] != byte(s.Index) {
-			t.Fatalf("segment %d has the wrong plaintext", s.Index)
+		if !s.Skipped && s.Plaintext[0] != byte(s.Pos) {
+			t.Fatalf("segment %d has the wrong plaintext", s.Pos)
 		}
-		idx = append(idx, s.Index)
+		idx = append(idx, s.Pos)
 	}
 	if len(idx) == 0 || idx[len(idx)-1] < 6 {
 		t.Fatalf("segments handed out: %v", idx)
@@ -154,7 +154,7 @@ func TestFilterSkipsWithoutDecrypting(t *testing.T) {
 func TestReaderTruncated(t *testing.T) {
 	a := aead(t, 1)
 	ct := encrypt(t, a, make([]byte, 3*PlainSize), 1)
-	got, err := readAll(NewReader(bytes.NewReader(ct[:2*CipherSize+10]), NewOpener([]cipher.AEAD{a}), nil, 2))
+	got, err := readAll(NewReader(bytes.NewReader(ct[:2*CipherSize+10]), NewOpener(V1{a}), NoMap(FramingV1), nil, 2))
 	var te *TruncatedError
 	if !errors.As(err, &te) || te.Index != 2 {
 		t.Fatalf("error %v, want truncation in segment 2", err)
@@ -175,7 +175,7 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 }
 
 func TestWriterPropagatesWriteError(t *testing.T) {
-	w := NewWriter(&failingWriter{n: 1}, aead(t, 1), [NonceSize]byte{}, 2)
+	w := NewWriter(&failingWriter{n: 1}, V1{aead(t, 1)}, FramingV1, [NonceSize]byte{}, 2)
 	_, err1 := w.Write(make([]byte, 100*PlainSize))
 	err2 := w.Close()
 	if err1 == nil && err2 == nil {
@@ -194,7 +194,7 @@ func BenchmarkWriter(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(pt)))
 			for i := 0; i < b.N; i++ {
-				w := NewWriter(io.Discard, a, [NonceSize]byte{}, workers)
+				w := NewWriter(io.Discard, V1{a}, FramingV1, [NonceSize]byte{}, workers)
 				w.Write(pt)
 				w.Close()
 			}
@@ -213,7 +213,7 @@ func TestWriterLargeWritesDoNotRetain(t *testing.T) {
 	}
 	for _, chunk := range []int{len(want), 3*maxJobSegs*PlainSize + 5, maxJobSegs*PlainSize + 1} {
 		var buf bytes.Buffer
-		w := NewWriter(&buf, a, [NonceSize]byte{9}, 2)
+		w := NewWriter(&buf, V1{a}, FramingV1, [NonceSize]byte{9}, 2)
 		for off := 0; off < len(want); off += chunk {
 			p := bytes.Clone(want[off:min(len(want), off+chunk)])
 			if n, err := w.Write(p); err != nil || n != len(p) {
@@ -224,7 +224,7 @@ func TestWriterLargeWritesDoNotRetain(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := readAll(NewReader(bytes.NewReader(buf.Bytes()), NewOpener([]cipher.AEAD{a}), nil, 2))
+		got, err := readAll(NewReader(bytes.NewReader(buf.Bytes()), NewOpener(V1{a}), NoMap(FramingV1), nil, 2))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("chunk %d: %v", chunk, err)
 		}

@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -14,11 +13,13 @@ var errClosed = errors.New("crypt4gh: write to closed encrypting writer")
 // buffer holds each segment in its wire slot (nonce, text, tag), so that a
 // job's output is one contiguous byte range.
 type job struct {
-	buf   []byte
-	src   []byte // if set, plaintext to seal from (caller memory) instead of buf
-	first int64  // index of the job's first segment in the payload
+	buf   []byte // cipher segments in their wire slots
+	plain []byte // decryption: the plaintext of each segment, PlainSize apart
+	src   []byte // encryption: if set, plaintext to seal from (caller memory)
+	first int64  // position of the job's first segment in the payload
 	segs  int    // segments in this job
-	last  int    // plaintext bytes of the final segment (1..PlainSize)
+	last  int    // plaintext bytes of the last segment (0..PlainSize)
+	final bool   // the job's last segment is the final segment of the stream
 	done  chan struct{}
 
 	// Filled by decryption.
@@ -38,37 +39,40 @@ func (j *job) wireLen() int {
 // underlying writer, in order. It is not safe for concurrent use.
 type Writer struct {
 	dst      io.Writer
-	aead     cipher.AEAD
+	c        Cipher
+	framing  Framing
 	nonce    [NonceSize]byte // base nonce; segment i uses base + i
 	segsJob  int
 	maxJobs  int
-	workers  int
-	cur      *job   // job being filled
-	fill     int    // plaintext bytes in cur
-	inflight []*job // submitted jobs, oldest first
+	cur      *job // job being filled
+	fill     int  // plaintext bytes in cur
+	held     *job // a full job not yet sealed: it may hold the final segment
+	inflight []*job
 	free     []*job
-	next     int64 // index of the next segment to start
+	next     int64 // position of the next segment to start
+	total    int64 // plaintext bytes accepted
 	err      error
 	closed   bool
 }
 
-// NewWriter returns a Writer sealing segments with aead (a 32-byte-key
-// ChaCha20-Poly1305) and writing them to dst. Segment nonces are baseNonce
-// plus the segment index, so they never repeat within a file; the data key
-// is fresh for every file. workers bounds the goroutines used (0 = one per
-// CPU).
-func NewWriter(dst io.Writer, aead cipher.AEAD, baseNonce [NonceSize]byte, workers int) *Writer {
-	w := &Writer{dst: dst, aead: aead, nonce: baseNonce, workers: Concurrency(workers)}
-	w.segsJob, w.maxJobs = pipelineShape(w.workers)
+// NewWriter returns a Writer sealing segments with c under the framing
+// rule and writing them to dst. Segment nonces are baseNonce plus the
+// segment index, so they never repeat within a file; the data key is fresh
+// for every file. workers bounds the goroutines used (0 = one per CPU).
+func NewWriter(dst io.Writer, c Cipher, framing Framing, baseNonce [NonceSize]byte, workers int) *Writer {
+	w := &Writer{dst: dst, c: c, framing: framing, nonce: baseNonce}
+	w.segsJob, w.maxJobs = pipelineShape(Concurrency(workers))
 	return w
 }
 
-// space returns the free plaintext room of the current segment slot,
-// submitting a full job first if needed. A full job is held back until more
-// plaintext arrives, so at Close the last job is known to be the last.
+func (w *Writer) jobBytes() int { return w.segsJob * PlainSize }
+
+// space returns the free plaintext room of the current segment slot. A
+// full job is moved aside ("held") rather than sealed: only when more
+// plaintext arrives is it known not to hold the final segment.
 func (w *Writer) space() []byte {
-	if w.cur != nil && w.fill == w.segsJob*PlainSize {
-		w.submit()
+	if w.cur != nil && w.fill == w.jobBytes() {
+		w.held, w.cur = w.cur, nil
 	}
 	if w.cur == nil {
 		w.cur = w.newJob()
@@ -77,6 +81,20 @@ func (w *Writer) space() []byte {
 	seg, off := w.fill/PlainSize, w.fill%PlainSize
 	base := seg*CipherSize + NonceSize
 	return w.cur.buf[base+off : base+PlainSize]
+}
+
+// added records n plaintext bytes put in the current job.
+func (w *Writer) added(n int) {
+	if n == 0 {
+		return
+	}
+	w.fill += n
+	w.total += int64(n)
+	if w.held != nil {
+		h := w.held
+		w.held = nil
+		w.submit(h, w.jobBytes(), false)
+	}
 }
 
 func (w *Writer) newJob() *job {
@@ -88,35 +106,41 @@ func (w *Writer) newJob() *job {
 	return &job{buf: make([]byte, w.segsJob*CipherSize)}
 }
 
-// Write encrypts p. Whole segments are sealed as soon as they fill up and
-// are written out in order; a partial final segment waits for Close.
+// Write encrypts p. Whole segments are sealed as soon as it is known that
+// more follow, and written out in order; the rest waits for Close.
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.closed {
 		return 0, errClosed
 	}
 	n := 0
-	jobBytes := w.segsJob * PlainSize
 	borrowed := false
+	jobBytes := w.jobBytes()
 	for len(p) > 0 && w.err == nil {
 		// A whole job's worth of p, with more after it, is sealed straight
 		// from p by the job's goroutine: no copy on this goroutine. (The
 		// last job is always copied, so Close still sees the final one.)
-		if w.maxJobs > 1 && len(p) > jobBytes && (w.cur == nil || w.fill == jobBytes) {
-			if w.cur != nil {
-				w.submit()
+		if w.maxJobs > 1 && len(p) > jobBytes && (w.cur == nil || w.fill == 0 || w.fill == jobBytes) {
+			if w.held != nil {
+				h := w.held
+				w.held = nil
+				w.submit(h, jobBytes, false)
+			}
+			if w.cur != nil && w.fill == jobBytes {
+				c := w.cur
+				w.cur = nil
+				w.submit(c, jobBytes, false)
 			}
 			j := w.newJob()
 			j.src = p[:jobBytes]
-			j.first, j.segs, j.last = w.next, w.segsJob, PlainSize
-			w.next += int64(j.segs)
-			w.launch(j)
+			w.total += int64(jobBytes)
+			w.submit(j, jobBytes, false)
 			borrowed = true
 			p = p[jobBytes:]
 			n += jobBytes
 			continue
 		}
 		c := copy(w.space(), p)
-		w.fill += c
+		w.added(c)
 		p = p[c:]
 		n += c
 	}
@@ -141,7 +165,7 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	var total int64
 	for w.err == nil {
 		n, err := r.Read(w.space())
-		w.fill += n
+		w.added(n)
 		total += int64(n)
 		if err == io.EOF {
 			return total, w.err
@@ -153,30 +177,19 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	return total, w.err
 }
 
-// submit seals the current job on a goroutine and queues it for output.
-func (w *Writer) submit() {
-	j := w.cur
-	w.cur = nil
-	if w.fill == 0 {
-		w.free = append(w.free, j)
-		return
-	}
+// submit seals j, holding fill plaintext bytes (0 means one empty
+// segment), on a goroutine and queues it for output.
+func (w *Writer) submit(j *job, fill int, final bool) {
 	j.first = w.next
-	j.segs = (w.fill + PlainSize - 1) / PlainSize
-	j.last = w.fill - (j.segs-1)*PlainSize
+	j.segs = max(1, (fill+PlainSize-1)/PlainSize)
+	j.last = fill - (j.segs-1)*PlainSize
+	j.final = final
 	w.next += int64(j.segs)
-	w.fill = 0
 	if w.maxJobs == 1 {
 		w.seal(j)
 		w.writeOut(j)
 		return
 	}
-	w.launch(j)
-}
-
-// launch seals j on its own goroutine and queues it for output, draining
-// the oldest job when the pipeline is full.
-func (w *Writer) launch(j *job) {
 	j.done = make(chan struct{})
 	go func() { w.seal(j); close(j.done) }()
 	w.inflight = append(w.inflight, j)
@@ -185,21 +198,24 @@ func (w *Writer) launch(j *job) {
 	}
 }
 
-// seal encrypts every segment of j in place.
+// seal encrypts every segment of j into its slot.
 func (w *Writer) seal(j *job) {
+	var adBuf [16]byte
 	for s := 0; s < j.segs; s++ {
 		n := PlainSize
 		if s == j.segs-1 {
 			n = j.last
 		}
+		i := j.first + int64(s)
 		slot := j.buf[s*CipherSize : s*CipherSize+CipherSize]
 		nonce := slot[:NonceSize]
-		putNonce(nonce, w.nonce, j.first+int64(s))
+		putNonce(nonce, w.nonce, i)
 		pt := slot[NonceSize : NonceSize+n]
 		if j.src != nil {
 			pt = j.src[s*PlainSize : s*PlainSize+n]
 		}
-		w.aead.Seal(slot[NonceSize:NonceSize], nonce, pt, nil)
+		ad := w.c.AppendAD(adBuf[:0], i, j.final && s == j.segs-1)
+		w.c.AEAD(i).Seal(slot[NonceSize:NonceSize], nonce, pt, ad)
 	}
 }
 
@@ -233,16 +249,33 @@ func (w *Writer) writeOut(j *job) {
 	w.free = append(w.free, j)
 }
 
-// Close seals the final, possibly partial, segment and writes everything
-// still in flight. It does not close the underlying writer. An empty stream
-// produces no segment at all, as the reference implementation does.
+// Close seals the final segments and writes everything still in flight. It
+// does not close the underlying writer. What an empty stream or one ending
+// on a segment boundary produces depends on the framing: nothing extra (v1,
+// as the reference implementation), an empty segment (PR 736), or a final
+// segment that is always present (sealed).
 func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
 	}
 	w.closed = true
+	sealed := w.framing == FramingSealed
+	onBoundary := true
+	switch {
+	case w.held != nil:
+		w.submit(w.held, w.jobBytes(), sealed)
+		w.held = nil
+	case w.cur != nil && w.fill > 0:
+		onBoundary = w.fill%PlainSize == 0
+		w.submit(w.cur, w.fill, sealed)
+		w.cur = nil
+	}
 	if w.cur != nil {
-		w.submit()
+		w.free = append(w.free, w.cur)
+		w.cur = nil
+	}
+	if (w.framing == FramingPR736 && onBoundary) || (sealed && w.total == 0) {
+		w.submit(w.newJob(), 0, true)
 	}
 	for len(w.inflight) > 0 {
 		w.drainOne()

@@ -44,6 +44,27 @@ func ParsePublicKey(data []byte) (x25519Public [32]byte, comment string, err err
 	return x25519Public, comment, nil
 }
 
+// ParseEd25519PublicKey decodes an OpenSSH Ed25519 public key like
+// ParsePublicKey, with the same accepted forms, but returns the 32-byte
+// Ed25519 public key itself, for verifying signatures, and the comment. The
+// encoding must be canonical and on the curve; unlike ParsePublicKey it does
+// not require the prime-order subgroup (Ed25519 verification decides).
+func ParseEd25519PublicKey(data []byte) (ed25519Public [32]byte, comment string, err error) {
+	blob, keyType, comment, err := decodePublic(data)
+	if err != nil {
+		return ed25519Public, "", err
+	}
+	ed, err := parsePublicBlob(blob, keyType)
+	if err != nil {
+		return ed25519Public, "", err
+	}
+	if _, _, err := decodeEdwards(ed); err != nil {
+		return ed25519Public, "", err
+	}
+	copy(ed25519Public[:], ed)
+	return ed25519Public, comment, nil
+}
+
 // decodePublic finds the public key in data and returns its wire-format blob,
 // the key type named outside the blob ("" for RFC 4716) and the comment.
 func decodePublic(data []byte) (blob []byte, keyType, comment string, err error) {

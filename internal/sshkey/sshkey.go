@@ -140,13 +140,32 @@ func findPEM(data []byte) []byte {
 // key, of type ssh-ed25519; its padding, check integers and the consistency
 // of seed, private and public key are verified.
 func ParsePrivateKey(data []byte, passphrase func() ([]byte, error)) (x25519Secret [32]byte, comment string, err error) {
+	seed, comment, err := ParseEd25519PrivateKey(data, passphrase)
+	if err != nil {
+		return x25519Secret, "", err
+	}
+	h := sha512.Sum512(seed[:])
+	clear(seed[:])
+	copy(x25519Secret[:], h[:32])
+	clear(h[:])
+	x25519Secret[0] &= 248
+	x25519Secret[31] &= 127
+	x25519Secret[31] |= 64
+	return x25519Secret, comment, nil
+}
+
+// ParseEd25519PrivateKey decodes an OpenSSH Ed25519 private key file like
+// ParsePrivateKey, with the same checks and errors, but returns the 32-byte
+// Ed25519 seed itself (RFC 8032 private key), for signing. The caller should
+// clear it when done.
+func ParseEd25519PrivateKey(data []byte, passphrase func() ([]byte, error)) (seed [32]byte, comment string, err error) {
 	body := findPEM(data)
 	defer clear(body)
 	if body == nil {
-		return x25519Secret, "", errorf(ErrMalformed, "no valid -----BEGIN %s----- block found", pemType)
+		return seed, "", errorf(ErrMalformed, "no valid -----BEGIN %s----- block found", pemType)
 	}
 	if !bytes.HasPrefix(body, []byte(privateMagic)) {
-		return x25519Secret, "", errorf(ErrMalformed, "not an openssh-key-v1 private key (magic missing)")
+		return seed, "", errorf(ErrMalformed, "not an openssh-key-v1 private key (magic missing)")
 	}
 	r := &reader{buf: body[len(privateMagic):]}
 	cipherName := r.str("cipher name")
@@ -156,26 +175,26 @@ func ParsePrivateKey(data []byte, passphrase func() ([]byte, error)) (x25519Secr
 	pubBlob := r.str("public key")
 	sealed := r.str("private section")
 	if r.err != nil {
-		return x25519Secret, "", r.err
+		return seed, "", r.err
 	}
 	if nkeys != 1 {
-		return x25519Secret, "", errorf(ErrMalformed, "the file holds %d keys, want exactly 1", nkeys)
+		return seed, "", errorf(ErrMalformed, "the file holds %d keys, want exactly 1", nkeys)
 	}
 	pub, err := parsePublicBlob(pubBlob, "")
 	if err != nil {
-		return x25519Secret, "", err
+		return seed, "", err
 	}
 
 	ciph, ok := ciphers[string(cipherName)]
 	if !ok {
-		return x25519Secret, "", errorf(ErrUnsupported, "unsupported cipher %s", quoteName(cipherName))
+		return seed, "", errorf(ErrUnsupported, "unsupported cipher %s", quoteName(cipherName))
 	}
 	tag := r.buf // AEAD ciphers append their tag after the private section
 	if len(tag) != ciph.tagLen {
-		return x25519Secret, "", errorf(ErrMalformed, "%d bytes after the private section, want %d", len(tag), ciph.tagLen)
+		return seed, "", errorf(ErrMalformed, "%d bytes after the private section, want %d", len(tag), ciph.tagLen)
 	}
 	if len(sealed) == 0 || len(sealed)%ciph.blockSize != 0 {
-		return x25519Secret, "", errorf(ErrMalformed, "private section is %d bytes, not a positive multiple of the %d-byte block size", len(sealed), ciph.blockSize)
+		return seed, "", errorf(ErrMalformed, "private section is %d bytes, not a positive multiple of the %d-byte block size", len(sealed), ciph.blockSize)
 	}
 
 	var salt []byte
@@ -183,71 +202,66 @@ func ParsePrivateKey(data []byte, passphrase func() ([]byte, error)) (x25519Secr
 	switch string(kdfName) {
 	case kdfNone:
 		if len(kdfOptions) != 0 {
-			return x25519Secret, "", errorf(ErrMalformed, "KDF none with KDF options")
+			return seed, "", errorf(ErrMalformed, "KDF none with KDF options")
 		}
 		if ciph.name != "none" {
-			return x25519Secret, "", errorf(ErrMalformed, "cipher %s with KDF none", ciph.name)
+			return seed, "", errorf(ErrMalformed, "cipher %s with KDF none", ciph.name)
 		}
 	case kdfBcrypt:
 		if ciph.name == "none" {
-			return x25519Secret, "", errorf(ErrMalformed, "KDF bcrypt with cipher none")
+			return seed, "", errorf(ErrMalformed, "KDF bcrypt with cipher none")
 		}
 		o := &reader{buf: kdfOptions}
 		salt = o.str("bcrypt salt")
 		rounds = o.uint32("bcrypt rounds")
 		if o.err != nil {
-			return x25519Secret, "", o.err
+			return seed, "", o.err
 		}
 		switch {
 		case len(o.buf) != 0:
-			return x25519Secret, "", errorf(ErrMalformed, "trailing data in the bcrypt KDF options")
+			return seed, "", errorf(ErrMalformed, "trailing data in the bcrypt KDF options")
 		case len(salt) == 0:
-			return x25519Secret, "", errorf(ErrMalformed, "empty bcrypt salt")
+			return seed, "", errorf(ErrMalformed, "empty bcrypt salt")
 		case rounds < 1:
-			return x25519Secret, "", errorf(ErrMalformed, "bcrypt rounds must be at least 1")
+			return seed, "", errorf(ErrMalformed, "bcrypt rounds must be at least 1")
 		case rounds > MaxBcryptRounds:
-			return x25519Secret, "", errorf(ErrUnsupported, "bcrypt rounds %d exceed the limit of %d", rounds, MaxBcryptRounds)
+			return seed, "", errorf(ErrUnsupported, "bcrypt rounds %d exceed the limit of %d", rounds, MaxBcryptRounds)
 		}
 	default:
-		return x25519Secret, "", errorf(ErrUnsupported, "unsupported KDF %s", quoteName(kdfName))
+		return seed, "", errorf(ErrUnsupported, "unsupported KDF %s", quoteName(kdfName))
 	}
 
 	encrypted := ciph.name != "none"
 	plain := sealed
 	if encrypted {
 		if passphrase == nil {
-			return x25519Secret, "", ErrPassphraseRequired
+			return seed, "", ErrPassphraseRequired
 		}
 		pw, err := passphrase()
 		if err != nil {
-			return x25519Secret, "", fmt.Errorf("sshkey: reading the passphrase: %w", err)
+			return seed, "", fmt.Errorf("sshkey: reading the passphrase: %w", err)
 		}
 		if len(pw) == 0 {
-			return x25519Secret, "", ErrIncorrectPassphrase
+			return seed, "", ErrIncorrectPassphrase
 		}
 		key, err := bcryptpbkdf.Key(pw, salt, int(rounds), ciph.keyLen+ciph.ivLen)
 		if err != nil {
-			return x25519Secret, "", fmt.Errorf("sshkey: deriving the key from the passphrase: %w", err)
+			return seed, "", fmt.Errorf("sshkey: deriving the key from the passphrase: %w", err)
 		}
 		plain, err = ciph.decrypt(key[:ciph.keyLen], key[ciph.keyLen:], sealed, tag)
 		clear(key)
 		if err != nil {
-			return x25519Secret, "", err
+			return seed, "", err
 		}
 		defer clear(plain)
 	}
 
-	seed, comment, err := parsePrivateSection(plain, pub, encrypted)
+	sd, comment, err := parsePrivateSection(plain, pub, encrypted)
 	if err != nil {
-		return x25519Secret, "", err
+		return seed, "", err
 	}
-	h := sha512.Sum512(seed)
-	copy(x25519Secret[:], h[:32])
-	clear(h[:])
-	x25519Secret[0] &= 248
-	x25519Secret[31] &= 127
-	x25519Secret[31] |= 64
-	return x25519Secret, comment, nil
+	copy(seed[:], sd)
+	return seed, comment, nil
 }
 
 // parsePrivateSection checks the decrypted private section against the
