@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/segment"
-	)
+)
 
 // EncryptOptions adjust [EncryptWithOptions]. The zero value is what
 // [Encrypt] uses: a version 1 file, as every peer reads it.

@@ -2,6 +2,7 @@ package keyfile
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -50,7 +51,7 @@ func FuzzParseV2PrivateKey(f *testing.F) {
 		kt, typeErr := V2PrivateKeyType(data)
 		if err != nil {
 			checkError(t, err)
-			if errors := typeErr; errors == nil && !strings.Contains(err.Error(), "passphrase") {
+			if typeErr == nil && !errors.Is(err, errFuzzPassphrase) {
 				t.Fatalf("V2PrivateKeyType accepted what ParseV2PrivateKey rejects: %v", err)
 			}
 			return

@@ -112,7 +112,7 @@ type Cipher interface {
 // V1 is the version 1 cipher: one key, no associated data.
 type V1 struct{ A cipher.AEAD }
 
-func (c V1) AEAD(int64) cipher.AEAD                    { return c.A }
+func (c V1) AEAD(int64) cipher.AEAD                      { return c.A }
 func (c V1) AppendAD(dst []byte, _ int64, _ bool) []byte { return dst }
 
 // PR736 is data method 1 of hts-specs PR 736: associated data
