@@ -77,6 +77,10 @@ var (
 	// ErrAuthentication means a data segment failed authentication: the
 	// error is an *AuthError giving its index.
 	ErrAuthentication = segment.ErrAuthentication
+	// ErrSegmentOrder means a sealed (v2) segment authenticates, but not
+	// at its position: segments were reordered, duplicated or dropped, or
+	// data follows the final segment. The error is an *OrderError.
+	ErrSegmentOrder = segment.ErrOrder
 	// ErrNoMatchingKey means no header packet could be decrypted with the
 	// keys given: the file was not encrypted for them. The error is a
 	// *NoIdentityMatchError.
@@ -93,6 +97,9 @@ var (
 	// ErrMalformedKey means a key file could not be parsed.
 	ErrMalformedKey = errors.New("crypt4gh: malformed key")
 )
+
+// OrderError reports a sealed segment found at the wrong position.
+type OrderError = segment.OrderError
 
 // AuthError reports the first data segment (counted from 0 over the whole
 // payload) that no data key could open.
