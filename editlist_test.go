@@ -231,3 +231,74 @@ func decodeFuzzCase(b []byte) (EditList, int, Range, bool) {
 	}
 	return e, size, Range{start, end}, true
 }
+
+// compose must map payload positions through an existing segment map
+// exactly as the naive per-segment lookup does.
+func TestSegmentMapCompose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for iter := 0; iter < 500; iter++ {
+		var m *SegmentMap
+		var payload []int64 // original index of each payload position
+		total := int64(1 + rng.IntN(40))
+		if rng.IntN(2) == 0 {
+			m = &SegmentMap{Total: uint64(total)}
+			for i := int64(0); i < total; {
+				i += int64(rng.IntN(3))
+				if i >= total {
+					break
+				}
+				c := min(total-i, int64(1+rng.IntN(4)))
+				m.Runs = append(m.Runs, SegmentRun{First: i, Count: c})
+				for k := int64(0); k < c; k++ {
+					payload = append(payload, i+k)
+				}
+				i += c
+			}
+			if len(m.Runs) == 0 {
+				continue
+			}
+		} else {
+			for i := int64(0); i < total; i++ {
+				payload = append(payload, i)
+			}
+		}
+		n := int64(len(payload))
+		// Random ordered runs of payload positions, the last maybe open.
+		var runs []SegmentRun
+		var want []int64
+		for p := int64(rng.IntN(2)); p < n; {
+			c := min(n-p, int64(1+rng.IntN(3)))
+			if p+c == n && rng.IntN(2) == 0 {
+				runs = append(runs, SegmentRun{First: p, Count: -1})
+			} else {
+				runs = append(runs, SegmentRun{First: p, Count: c})
+			}
+			want = append(want, payload[p:p+c]...)
+			p += c + int64(rng.IntN(3))
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		got := m.compose(runs, n)
+		var flat []int64
+		for _, r := range got.Runs {
+			for k := int64(0); k < r.Count; k++ {
+				flat = append(flat, r.First+k)
+			}
+		}
+		if len(flat) != len(want) {
+			t.Fatalf("compose: %d segments, want %d", len(flat), len(want))
+		}
+		for i := range flat {
+			if flat[i] != want[i] {
+				t.Fatalf("compose: position %d maps to %d, want %d", i, flat[i], want[i])
+			}
+		}
+		if err := got.validate(); err != nil {
+			t.Fatalf("compose produced an invalid map: %v", err)
+		}
+		if m != nil && got.Total != m.Total {
+			t.Fatalf("total %d, want %d", got.Total, m.Total)
+		}
+	}
+}

@@ -126,25 +126,36 @@ func (m *SegmentMap) originalIndex(pos int64) int64 {
 }
 
 // compose returns the map of a payload made of the given runs of this
-// payload's positions.
+// payload's positions (a nil map is the identity over payloadSegs). It
+// works run by run, so its cost does not grow with the file size.
 func (m *SegmentMap) compose(runs []SegmentRun, payloadSegs int64) *SegmentMap {
+	src := []SegmentRun{{First: 0, Count: payloadSegs}}
 	out := &SegmentMap{Total: uint64(payloadSegs)}
-	orig := func(pos int64) int64 { return pos }
 	if m != nil {
-		out.Total = m.Total
-		orig = m.originalIndex
+		src, out.Total = m.Runs, m.Total
+	}
+	add := func(first, count int64) {
+		if n := len(out.Runs); n > 0 && out.Runs[n-1].First+out.Runs[n-1].Count == first {
+			out.Runs[n-1].Count += count
+		} else {
+			out.Runs = append(out.Runs, SegmentRun{First: first, Count: count})
+		}
 	}
 	for _, r := range runs {
-		count := r.Count
-		if count < 0 {
-			count = payloadSegs - r.First
+		lo, hi := r.First, payloadSegs
+		if r.Count >= 0 {
+			hi = min(hi, r.First+r.Count)
 		}
-		for k := int64(0); k < count; k++ {
-			i := orig(r.First + k)
-			if n := len(out.Runs); n > 0 && out.Runs[n-1].First+out.Runs[n-1].Count == i {
-				out.Runs[n-1].Count++
-			} else {
-				out.Runs = append(out.Runs, SegmentRun{First: i, Count: 1})
+		// Intersect [lo, hi) with each source run's span of positions.
+		var pos int64
+		for _, s := range src {
+			a, b := max(lo, pos), min(hi, pos+s.Count)
+			if a < b {
+				add(s.First+(a-pos), b-a)
+			}
+			pos += s.Count
+			if pos >= hi {
+				break
 			}
 		}
 	}
