@@ -177,7 +177,10 @@ func (r *Reader) next(limit int) ([]byte, error) {
 				r.iv++
 			}
 			if r.iv == len(r.kept) {
-				r.buf, r.err = nil, io.EOF
+				// Nothing more is shown, but the rest of the payload is
+				// still read so that its end is checked (the segment
+				// reader decides what that needs: nothing for version 1).
+				r.buf, r.err = nil, r.drain()
 				continue
 			}
 			k := r.kept[r.iv]
@@ -195,6 +198,16 @@ func (r *Reader) next(limit int) ([]byte, error) {
 		}
 		r.buf, r.bufOff = r.buf[len(piece):], r.bufOff+int64(len(piece))
 		return piece, nil
+	}
+}
+
+// drain consumes the remaining segments and returns io.EOF, or the error
+// that ends the payload.
+func (r *Reader) drain() error {
+	for {
+		if _, err := r.segs.Next(); err != nil {
+			return err
+		}
 	}
 }
 

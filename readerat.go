@@ -150,10 +150,11 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		k := r.kept[i]
 		inK := off + int64(n) - r.keptPrefix[i]
 		chunk := min(int64(len(want)-n), k.len()-inK)
-		if err := r.readPlain(want[n:n+int(chunk)], k.start+inK); err != nil {
+		m, err := r.readPlain(want[n:n+int(chunk)], k.start+inK)
+		n += m
+		if err != nil {
 			return n, err
 		}
-		n += int(chunk)
 		i++
 	}
 	if n < len(p) {
@@ -164,11 +165,10 @@ func (r *ReaderAt) ReadAt(p []byte, off int64) (int, error) {
 
 // readPlain fills p with payload plaintext starting at payload offset off,
 // which the caller has checked lies inside the payload.
-func (r *ReaderAt) readPlain(p []byte, off int64) error {
+func (r *ReaderAt) readPlain(p []byte, off int64) (int, error) {
 	first := off / SegmentSize
 	last := (off + int64(len(p)) - 1) / SegmentSize
-	_, err := r.readSegments(first, last-first+1, p, off-first*SegmentSize)
-	return err
+	return r.readSegments(first, last-first+1, p, off-first*SegmentSize)
 }
 
 // readSegments reads, authenticates and decrypts count segments from
@@ -185,6 +185,7 @@ func (r *ReaderAt) readSegments(first, count int64, dst []byte, skip int64) (int
 		first, count int64
 		dst          []byte
 		skip         int64
+		n            int
 		err          error
 	}
 	var parts []*part
@@ -209,17 +210,18 @@ func (r *ReaderAt) readSegments(first, count int64, dst []byte, skip int64) (int
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			_, pt.err = r.readRun(pt.first, pt.count, pt.dst, pt.skip)
+			pt.n, pt.err = r.readRun(pt.first, pt.count, pt.dst, pt.skip)
 			<-sem
 		}()
 	}
 	wg.Wait()
+	// The bytes before the first failure count, as io.ReaderAt asks.
 	n := 0
 	for _, pt := range parts {
+		n += pt.n
 		if pt.err != nil {
 			return n, pt.err
 		}
-		n += len(pt.dst)
 	}
 	return n, nil
 }

@@ -61,7 +61,7 @@ const (
 )
 
 // Signer makes v2 header signatures. Ed25519 signers are in this package;
-// ML-DSA signers are in the mldsa subpackage (it needs a dependency the
+// ML-DSA signers are in the signing subpackage (it needs a dependency the
 // format library does not take).
 type Signer interface {
 	// SignatureAlgorithm is one of the Sig* constants.

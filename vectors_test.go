@@ -346,7 +346,7 @@ func runCLI(t *testing.T, cli string, stdin []byte, env []string, args ...string
 }
 
 func runCLICase(t *testing.T, m *testvectors.Manifest, c testvectors.Case, cli string) {
-	env := []string{"C4GH_PASSPHRASE=", "C4GH_SECRET_KEY="}
+	env := []string{"C4GH_PASSPHRASE=", "C4GH_SECRET_KEY=", "C4GH_NO_PQ_WARNING=1"}
 	if c.Kind == testvectors.CaseKey {
 		pass := c.Passphrase
 		if k := m.KeyByFile(c.File); c.Expect == testvectors.ExpectOK && k != nil && pass == nil {

@@ -8,6 +8,11 @@
 // PBKDF2-HMAC-SHA256. See the EGA crypt4gh documentation (keys.rst) and
 // Python's crypt4gh/keys/c4gh.py.
 //
+// Version 2 key files (v2.go; doc/crypt4gh-v2.md, section 12) use the same
+// container with the magic "c4gh-v2" and a key type (hybrid post-quantum
+// recipients and signing keys); ParseV2PrivateKey, ParseV2PublicKey and
+// their Marshal counterparts handle them, and the v1 functions reject them.
+//
 // Readers accept any armour label (several are used in the wild) and decide
 // what the file holds from its content. Errors are prefixed "keyfile: " and
 // never contain key material or passphrases; classify them with errors.Is

@@ -179,7 +179,10 @@ func (r *Reader) Next() (Segment, error) {
 // fill reads jobs from src until the pipeline is full or src is exhausted.
 func (r *Reader) fill() {
 	for !r.srcDone && len(r.inflight) < r.maxJobs {
-		if r.filter != nil && r.filter.Done(r.next) {
+		// A sealed payload is read to its end even when nothing more is
+		// wanted: its end (final segment, segment count) is checked
+		// whatever an edit list shows, as random access checks it.
+		if r.filter != nil && r.layout.Framing != FramingSealed && r.filter.Done(r.next) {
 			r.srcDone = true
 			return
 		}
@@ -284,7 +287,10 @@ func (r *Reader) decrypt(j *job) {
 			return
 		}
 		pos := j.first + int64(s)
-		if r.filter != nil && !r.filter.Want(pos) {
+		isLast := j.final && s == j.segs-1
+		// Unwanted segments are not decrypted, except the last one of a
+		// sealed payload, which authenticates the payload's end.
+		if r.filter != nil && !r.filter.Want(pos) && !(isLast && r.layout.Framing == FramingSealed) {
 			continue
 		}
 		n := PlainSize
@@ -292,7 +298,6 @@ func (r *Reader) decrypt(j *job) {
 			n = j.last
 		}
 		seg := j.buf[s*CipherSize : s*CipherSize+Overhead+n]
-		isLast := j.final && s == j.segs-1
 		if _, err := r.layout.Open(r.open, j.plain[s*PlainSize:s*PlainSize], seg, pos, isLast); err != nil {
 			j.failAt, j.err = s, err
 			return

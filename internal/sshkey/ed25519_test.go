@@ -72,9 +72,9 @@ func TestEd25519PublicKeyRejects(t *testing.T) {
 	offCurve := "ssh-ed25519 " + base64.StdEncoding.EncodeToString(putStr(putStr(nil, []byte(keyTypeEd)), notOnCurve)) + " x"
 	for name, data := range map[string][]byte{
 		"not on the curve": []byte(offCurve),
-		"not a key":  []byte("hello"),
-		"rsa":        []byte("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx user"),
-		"short blob": []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAAQA= x"),
+		"not a key":        []byte("hello"),
+		"rsa":              []byte("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx user"),
+		"short blob":       []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAAQA= x"),
 	} {
 		if _, _, err := ParseEd25519PublicKey(data); err == nil {
 			t.Errorf("%s: accepted", name)
