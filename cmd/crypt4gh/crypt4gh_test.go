@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/testvectors"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -21,7 +25,18 @@ func TestMain(m *testing.M) {
 			// Scripts must not prompt on the terminal of whoever runs
 			// the tests: leave it, unless the script gave us one (ttyin).
 			detachTTY()
-			os.Exit(newApp().run(os.Args[1:]))
+			a := newApp()
+			// C4GH_TEST_NOW fixes the clock (expiry tests); it exists in
+			// the test binary only.
+			if v := os.Getenv("C4GH_TEST_NOW"); v != "" {
+				now, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "bad C4GH_TEST_NOW:", err)
+					os.Exit(100)
+				}
+				a.now = func() time.Time { return now }
+			}
+			os.Exit(a.run(os.Args[1:]))
 		},
 	})
 }
@@ -41,12 +56,52 @@ func TestScript(t *testing.T) {
 	})
 }
 
+// jsonPath returns the value at a dotted path of a decoded JSON document,
+// as text; a final "@len" component gives a length.
+func jsonPath(v any, path string) (string, error) {
+	for _, key := range strings.Split(path, ".") {
+		if key == "@len" {
+			switch x := v.(type) {
+			case []any:
+				return strconv.Itoa(len(x)), nil
+			case map[string]any:
+				return strconv.Itoa(len(x)), nil
+			}
+			return "", fmt.Errorf("@len of a %T", v)
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			next, ok := x[key]
+			if !ok {
+				return "", fmt.Errorf("no key %q", key)
+			}
+			v = next
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(x) {
+				return "", fmt.Errorf("no index %q in an array of %d", key, len(x))
+			}
+			v = x[i]
+		default:
+			return "", fmt.Errorf("%q inside a %T", key, v)
+		}
+	}
+	if v == nil {
+		return "null", nil
+	}
+	return fmt.Sprint(v), nil
+}
+
 func setupScript(e *testscript.Env, vectors string) error {
 	e.Setenv("VECTORS", vectors)
 	e.Setenv("HOME", filepath.Join(e.WorkDir, "home"))
 	e.Setenv("C4GH_SECRET_KEY", "")
 	e.Setenv("C4GH_PUBLIC_KEY", "")
 	e.Setenv("C4GH_PASSPHRASE", "")
+	// Most scripts check standard error exactly; v2_pqwarning.txtar
+	// checks the warning.
+	e.Setenv("C4GH_NO_PQ_WARNING", "1")
+	e.Setenv("C4GH_TEST_NOW", "")
 	keys := filepath.Join(e.WorkDir, "keys")
 	if err := os.MkdirAll(keys, 0o700); err != nil {
 		return err
@@ -192,6 +247,34 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(err)
 		if (st.Size() == n) == neg {
 			ts.Fatalf("%s has %d bytes, want %d", args[0], st.Size(), n)
+		}
+	},
+	// json FILE PATH=VALUE...: parse FILE as JSON and check values by
+	// dotted path (object keys, array indexes); "null" matches null, and
+	// a last component "@len" gives an array's or object's length.
+	"json": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 2 {
+			ts.Fatalf("usage: json file path=value...")
+		}
+		data := []byte(ts.ReadFile(args[0]))
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var doc any
+		if err := dec.Decode(&doc); err != nil {
+			ts.Fatalf("%s is not JSON: %v", args[0], err)
+		}
+		for _, check := range args[1:] {
+			path, want, ok := strings.Cut(check, "=")
+			if !ok {
+				ts.Fatalf("json: %q is not PATH=VALUE", check)
+			}
+			got, err := jsonPath(doc, path)
+			if err != nil {
+				ts.Fatalf("json %s: %v", path, err)
+			}
+			if got != want {
+				ts.Fatalf("json %s = %q, want %q", path, got, want)
+			}
 		}
 	},
 	// notemp DIR: check that no temporary output file was left in DIR.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/crypt4gh-go/crypt4gh"
 )
@@ -11,18 +12,27 @@ import (
 func (a *app) cmdEncrypt(args []string) error {
 	fs := newFlagSet("encrypt")
 	var (
-		iof        ioFlags
-		sk, header string
-		recipients stringsFlag
-		rng        rangeFlag
+		iof                        ioFlags
+		sk, header, expires, link  string
+		recipients, signKeys       stringsFlag
+		rng                        rangeFlag
+		sealed, aes, pr736, pqOnly bool
 	)
 	iof.register(fs)
+	a.registerNoPQWarning(fs)
 	fs.StringVar(&sk, "sk", "", "")
 	fs.Var(&recipients, "recipient_pk", "")
 	fs.Var(&recipients, "recipient-pk", "")
 	fs.Var(&recipients, "r", "")
 	fs.Var(&rng, "range", "")
 	fs.StringVar(&header, "header", "", "")
+	fs.BoolVar(&sealed, "sealed", false, "")
+	fs.BoolVar(&aes, "aes", false, "")
+	fs.BoolVar(&pr736, "pr736", false, "")
+	fs.Var(&signKeys, "sign", "")
+	fs.StringVar(&expires, "expires", "", "")
+	fs.StringVar(&link, "link", "", "")
+	fs.BoolVar(&pqOnly, "pq-only", false, "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,31 +42,80 @@ func (a *app) cmdEncrypt(args []string) error {
 	if header != "" && header != "-" && expandHome(header) == expandHome(iof.output) {
 		return usageErrorf("encrypt", "--header and --output are the same file")
 	}
+	opts := crypt4gh.EncryptOptions{RequirePostQuantum: pqOnly, Link: link}
+	switch {
+	case btoi(sealed)+btoi(aes)+btoi(pr736) > 1:
+		return usageErrorf("encrypt", "--sealed, --aes and --pr736 choose the data encryption: give one of them")
+	case sealed:
+		opts.DataMethod = crypt4gh.DataSealedChaCha20Poly1305
+	case aes:
+		opts.DataMethod = crypt4gh.DataSealedAES256GCM
+	case pr736:
+		opts.DataMethod = crypt4gh.DataChaCha20Poly1305PR736
+	}
+	if pr736 && (len(signKeys) > 0 || expires != "" || link != "") {
+		return usageErrorf("encrypt", "--pr736 writes a version 1 file, which cannot carry --sign, --expires or --link")
+	}
+	if expires != "" {
+		t, err := parseWhen(expires, a.clock())
+		if err != nil {
+			return usageErrorf("encrypt", "invalid value %q for --expires: %v", expires, err)
+		}
+		if !t.After(a.clock()) {
+			return usageErrorf("encrypt", "--expires %s is in the past: the file could never be decrypted", t.Format(time.RFC3339))
+		}
+		opts.Expiry = t
+	}
+	if link != "" {
+		if err := checkLink(link); err != nil {
+			return usageErrorf("encrypt", "invalid value %q for --link: %v", link, err)
+		}
+	}
 	if err := a.refuseTerminalOutput(iof.output); err != nil {
 		return err
 	}
 
-	recips, err := a.loadRecipients(recipients)
+	rs, err := a.loadRecipients(recipients)
 	if err != nil {
 		return err
 	}
-	rs := make([]crypt4gh.Recipient, len(recips))
-	for i, r := range recips {
-		rs[i] = r
+	exposed := false
+	for _, r := range rs {
+		if !isPostQuantum(r) {
+			exposed = true
+		} else if pr736 {
+			return usageErrorf("encrypt", "--pr736 writes a version 1 file, which cannot hold post-quantum (hybrid) recipients")
+		}
 	}
-	// With a sender key, packets are written with it so the reader can
-	// check provenance (decrypt --sender_pk); otherwise every packet gets
-	// a fresh ephemeral writer key.
+	if pqOnly && exposed {
+		// The library refuses too; say which key.
+		for _, path := range recipients {
+			if r, err := loadRecipient(path); err == nil && !isPostQuantum(r) {
+				return fmt.Errorf("%w: %s is a classical (X25519) key", crypt4gh.ErrNotPostQuantum, path)
+			}
+		}
+	}
+	// With a sender key, classical packets are written with it so the
+	// reader can check provenance (decrypt --sender_pk); otherwise every
+	// packet gets a fresh ephemeral writer key. Hybrid packets always do.
 	if path, source := a.secretKeyPath(sk, true); path != "" {
 		id, err := a.loadIdentity(path, source)
 		if err != nil {
 			return err
 		}
-		defer id.Zero()
-		for i, r := range recips {
-			rs[i] = r.WithSender(id)
+		defer zeroIdentity(id)
+		if _, ok := id.(*crypt4gh.X25519Identity); !ok && source == "--sk" {
+			return withCode(fmt.Errorf("--sk %s is a hybrid post-quantum key, which cannot write header packets", path), exitUsage,
+				"a sender key is a classical key (crypt4gh keygen); hybrid packets are always written with a fresh key. Sign the file with --sign for provenance")
 		}
+		rs = withSender(rs, id)
 	}
+	signers, err := a.loadSigners(signKeys)
+	if err != nil {
+		return err
+	}
+	defer zeroSigners(signers)
+	opts.Signers = signers
 
 	in, err := a.openInput(iof.input)
 	if err != nil {
@@ -74,7 +133,6 @@ func (a *app) cmdEncrypt(args []string) error {
 	}
 	defer out.abort()
 	var hdr *output
-	opts := crypt4gh.EncryptOptions{}
 	if header != "" {
 		if hdr, err = a.createOutput(header, 0o666); err != nil {
 			return err
@@ -89,6 +147,7 @@ func (a *app) cmdEncrypt(args []string) error {
 	if err != nil {
 		return err
 	}
+	a.pqExposed = exposed
 	if _, err := io.Copy(w, p.Reader(src)); err != nil {
 		return fmt.Errorf("encrypting %s: %w", in.name, err)
 	}
@@ -102,6 +161,13 @@ func (a *app) cmdEncrypt(args []string) error {
 		}
 	}
 	return out.commit()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // sliceInput applies an encrypt --range to the input: it skips to START

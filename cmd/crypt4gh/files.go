@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -236,3 +237,6 @@ func (a *app) refuseTerminalOutput(outFlag string) error {
 	}
 	return nil
 }
+
+// bytesReader returns a reader of b.
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -5,10 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crypt4gh-go/crypt4gh"
+	"github.com/crypt4gh-go/crypt4gh/internal/format"
 )
 
 // newFlagSet returns a FlagSet for a subcommand that reports errors to us
@@ -153,4 +158,118 @@ func (f *ioFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "", "")
 	fs.BoolVar(&f.quiet, "q", false, "")
 	fs.BoolVar(&f.quiet, "quiet", false, "")
+}
+
+// registerNoPQWarning adds --no-pq-warning, which silences the
+// post-quantum warning of the command.
+func (a *app) registerNoPQWarning(fs *flag.FlagSet) {
+	fs.BoolVar(&a.noPQWarning, "no-pq-warning", false, "")
+}
+
+// optString is a string flag that records whether it was given.
+type optString struct {
+	set bool
+	v   string
+}
+
+func (o *optString) String() string { return o.v }
+func (o *optString) Set(v string) error {
+	o.set, o.v = true, v
+	return nil
+}
+
+// none reports a value that removes a setting ("none", or empty).
+func isNone(v string) bool { return v == "" || v == "none" || v == "never" }
+
+// parseWhen parses an --expires value: an RFC 3339 time
+// (2030-01-31T12:00:00Z), a date (2030-01-31, midnight UTC), or a
+// duration from now: a number and a unit among s, m, h, d (days) and w
+// (weeks), or a Go duration such as 1h30m. The result is whole seconds
+// (expiry packets hold Unix seconds), rounded up.
+func parseWhen(v string, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return ceilSecond(t), nil
+	}
+	if t, err := time.Parse("2006-01-02", v); err == nil {
+		return t, nil
+	}
+	var d time.Duration
+	if n, unit, ok := cutUnit(v); ok && (unit == "d" || unit == "w") {
+		day := 24 * time.Hour
+		if unit == "w" {
+			day *= 7
+		}
+		if n > int64(math.MaxInt64/day) {
+			return time.Time{}, fmt.Errorf("%q is too far in the future", v)
+		}
+		d = time.Duration(n) * day
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return time.Time{}, errors.New("want an RFC 3339 time (2030-01-31T12:00:00Z), a date (2030-01-31) or a duration from now (30d, 12h, 2w, 90m)")
+		}
+	}
+	if d <= 0 {
+		return time.Time{}, errors.New("the duration must be positive")
+	}
+	return ceilSecond(now.Add(d)).UTC(), nil
+}
+
+// cutUnit splits "30d" into 30 and "d".
+func cutUnit(v string) (int64, string, bool) {
+	if len(v) < 2 {
+		return 0, "", false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, "", false
+	}
+	return n, v[len(v)-1:], true
+}
+
+func ceilSecond(t time.Time) time.Time {
+	if t.Nanosecond() != 0 {
+		t = t.Truncate(time.Second).Add(time.Second)
+	}
+	return t
+}
+
+// linkSchemes are the URI schemes a link may use (doc/crypt4gh-v2.md,
+// section 8).
+var linkSchemes = []string{"https", "http", "file", "s3", "drs", "htsget"}
+
+// checkLink validates a --link URI as the v2 profile allows it: at most
+// 8 KiB, no control characters, one of linkSchemes.
+func checkLink(uri string) error {
+	if len(uri) > format.MaxLinkLength {
+		return fmt.Errorf("the URI is %d bytes, more than %d", len(uri), format.MaxLinkLength)
+	}
+	if _, err := format.ParsePacketContent(format.MarshalLink(uri), crypt4gh.Version2); err != nil {
+		return errors.New(cleanMessage(err))
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return fmt.Errorf("not a URI: %v", err)
+	}
+	if !slices.Contains(linkSchemes, strings.ToLower(u.Scheme)) {
+		return fmt.Errorf("unsupported URI scheme %q: want one of %s", u.Scheme, strings.Join(linkSchemes, ", "))
+	}
+	return nil
+}
+
+// positiveInt is an integer flag that must be at least 1 when given.
+type positiveInt struct {
+	set bool
+	n   int64
+}
+
+func (p *positiveInt) String() string { return strconv.FormatInt(p.n, 10) }
+func (p *positiveInt) Set(v string) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return errors.New("want an integer of at least 1")
+	}
+	p.set, p.n = true, n
+	return nil
 }

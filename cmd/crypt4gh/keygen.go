@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/crypt4gh-go/crypt4gh"
+	"github.com/crypt4gh-go/crypt4gh/internal/keyfile"
 	"github.com/crypt4gh-go/crypt4gh/internal/term"
+	"github.com/crypt4gh-go/crypt4gh/signing"
 )
 
 func (a *app) cmdKeygen(args []string) error {
 	fs := newFlagSet("keygen")
 	var (
-		force, nocrypt, relock, quiet bool
-		pk, sk, comment, kdf          string
+		force, nocrypt, relock, quiet, pq bool
+		pk, sk, comment, kdf, sign        string
 	)
 	fs.BoolVar(&force, "f", false, "")
 	fs.BoolVar(&force, "force", false, "")
@@ -29,15 +32,34 @@ func (a *app) cmdKeygen(args []string) error {
 	fs.BoolVar(&relock, "relock", false, "")
 	fs.BoolVar(&quiet, "q", false, "")
 	fs.BoolVar(&quiet, "quiet", false, "")
+	fs.BoolVar(&pq, "pq", false, "")
+	fs.StringVar(&sign, "sign", "", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	var signAlg uint32
+	if sign != "" {
+		var ok bool
+		if signAlg, ok = signatureAlgorithms[strings.ToLower(sign)]; !ok {
+			return usageErrorf("keygen", "unknown --sign %q: want ed25519, mldsa65 or mldsa87", sign)
+		}
+	}
+	if pq && sign != "" {
+		return usageErrorf("keygen", "--pq makes an encryption key and --sign a signing key: give one of them")
+	}
+	if relock && (pq || sign != "") {
+		return usageErrorf("keygen", "--relock keeps the key type of the file: drop --pq and --sign")
 	}
 	switch kdf {
 	case "scrypt", "bcrypt", "pbkdf2_hmac_sha256":
 	default:
 		return usageErrorf("keygen", "unknown --kdf %q: want scrypt, bcrypt or pbkdf2_hmac_sha256", kdf)
 	}
-	// Defaults as in crypt4gh-keygen, including its environment variables.
+	// Defaults as in crypt4gh-keygen, including its environment variables;
+	// signing keys have their own.
+	if sign != "" {
+		sk, pk = cmp.Or(sk, defaultSigningKey), cmp.Or(pk, defaultSigningPublicKey)
+	}
 	if sk == "" {
 		sk = cmp.Or(a.getenv(envSecretKey), defaultSecretKey)
 	}
@@ -81,17 +103,11 @@ func (a *app) cmdKeygen(args []string) error {
 		defer clear(passphrase)
 	}
 
-	id, err := crypt4gh.GenerateX25519Identity()
-	if err != nil {
-		return err
-	}
-	defer id.Zero()
-	skData, err := crypt4gh.MarshalIdentity(id, passphrase, opts)
+	skData, pkData, err := generateKey(pq, signAlg, passphrase, opts)
 	if err != nil {
 		return err
 	}
 	defer clear(skData)
-	pkData := crypt4gh.MarshalRecipient(id.Recipient())
 
 	for _, p := range []string{skPath, pkPath} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -114,16 +130,101 @@ func (a *app) cmdKeygen(args []string) error {
 	return nil
 }
 
-// relock rewrites the private key at sk under a new passphrase (or none
-// with --nocrypt), as crypt4gh-keygen --relock does.
-func (a *app) relock(sk string, nocrypt, newComment bool, opts *crypt4gh.KeyFileOptions, quiet bool) error {
-	id, err := a.loadIdentity(sk, "--sk")
+// signatureAlgorithms are the values of keygen --sign.
+var signatureAlgorithms = map[string]uint32{
+	"ed25519": crypt4gh.SigEd25519,
+	"mldsa65": crypt4gh.SigMLDSA65,
+	"mldsa87": crypt4gh.SigMLDSA87,
+}
+
+const (
+	defaultSigningKey       = "~/.c4gh/sign"
+	defaultSigningPublicKey = "~/.c4gh/sign.pub"
+)
+
+// generateKey makes a key pair and returns its private and public key
+// files: a classical X25519 key, a hybrid post-quantum key (pq) or a
+// signing key (signAlg != 0).
+func generateKey(pq bool, signAlg uint32, passphrase []byte, opts *crypt4gh.KeyFileOptions) (sk, pk []byte, err error) {
+	switch {
+	case signAlg != 0:
+		s, err := signing.GenerateSigner(signAlg)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer zeroSigners([]crypt4gh.Signer{s})
+		if sk, err = signing.MarshalSigner(s, passphrase, opts); err != nil {
+			return nil, nil, err
+		}
+		v, err := signing.NewVerifier(signAlg, s.PublicKey())
+		if err != nil {
+			return nil, nil, err
+		}
+		pk, err = signing.MarshalVerifier(v)
+		return sk, pk, err
+	case pq:
+		id, err := crypt4gh.GenerateHybridIdentity()
+		if err != nil {
+			return nil, nil, err
+		}
+		defer id.Zero()
+		if sk, err = crypt4gh.MarshalHybridIdentity(id, passphrase, opts); err != nil {
+			return nil, nil, err
+		}
+		return sk, crypt4gh.MarshalHybridRecipient(id.Recipient()), nil
+	}
+	id, err := crypt4gh.GenerateX25519Identity()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer id.Zero()
+	if sk, err = crypt4gh.MarshalIdentity(id, passphrase, opts); err != nil {
+		return nil, nil, err
+	}
+	return sk, crypt4gh.MarshalRecipient(id.Recipient()), nil
+}
+
+// relock rewrites the private key at sk under a new passphrase (or none
+// with --nocrypt), as crypt4gh-keygen --relock does. Any private key
+// type works: Crypt4GH (an OpenSSH key is rewritten as a Crypt4GH key),
+// hybrid and signing keys.
+func (a *app) relock(sk string, nocrypt, newComment bool, opts *crypt4gh.KeyFileOptions, quiet bool) error {
+	// marshal writes the key under a passphrase; comment is the key's.
+	var marshal func(passphrase []byte) ([]byte, error)
+	var comment string
+	if isSigningKeyFile(sk) {
+		signers, err := a.loadSigners([]string{sk})
+		if err != nil {
+			return err
+		}
+		defer zeroSigners(signers)
+		s := signers[0]
+		switch s := s.(type) {
+		case *crypt4gh.Ed25519Signer:
+			comment = s.Comment
+		case *signing.MLDSASigner:
+			comment = s.Comment
+		}
+		marshal = func(p []byte) ([]byte, error) { return signing.MarshalSigner(s, p, opts) }
+	} else {
+		id, err := a.loadIdentity(sk, "--sk")
+		if err != nil {
+			return err
+		}
+		defer zeroIdentity(id)
+		switch id := id.(type) {
+		case *crypt4gh.X25519Identity:
+			comment = id.Comment
+			marshal = func(p []byte) ([]byte, error) { return crypt4gh.MarshalIdentity(id, p, opts) }
+		case *crypt4gh.HybridIdentity:
+			comment = id.Comment
+			marshal = func(p []byte) ([]byte, error) { return crypt4gh.MarshalHybridIdentity(id, p, opts) }
+		default:
+			return fmt.Errorf("cannot relock a %T key", id)
+		}
+	}
 	if !newComment {
-		opts.Comment = id.Comment
+		opts.Comment = comment
 	}
 	var passphrase []byte
 	if !nocrypt {
@@ -131,12 +232,13 @@ func (a *app) relock(sk string, nocrypt, newComment bool, opts *crypt4gh.KeyFile
 			return withCode(errors.New("--relock asks for the new passphrase on the terminal, and there is none"), exitError,
 				"use --nocrypt to remove the passphrase")
 		}
+		var err error
 		if passphrase, err = a.promptTwice(sk, "new "); err != nil {
 			return err
 		}
 		defer clear(passphrase)
 	}
-	data, err := crypt4gh.MarshalIdentity(id, passphrase, opts)
+	data, err := marshal(passphrase)
 	if err != nil {
 		return err
 	}
@@ -148,6 +250,16 @@ func (a *app) relock(sk string, nocrypt, newComment bool, opts *crypt4gh.KeyFile
 		fmt.Fprintf(a.stderr, "crypt4gh: private key relocked in %s\n", expandHome(sk))
 	}
 	return nil
+}
+
+// isSigningKeyFile reports whether path holds a version 2 signing key.
+func isSigningKeyFile(path string) bool {
+	data, err := os.ReadFile(expandHome(path))
+	if err != nil || !keyfile.IsV2PrivateKey(data) {
+		return false
+	}
+	t, err := keyfile.V2PrivateKeyType(data)
+	return err == nil && t != keyfile.KeyTypeX25519MLKEM1024
 }
 
 // newPassphrase returns the passphrase for a new key: $C4GH_PASSPHRASE,

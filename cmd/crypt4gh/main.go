@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/term"
 )
@@ -35,10 +36,17 @@ type app struct {
 	getenv                func(string) string
 	// noTTY disables prompts on the controlling terminal (tests).
 	noTTY bool
+	// now is the clock (expiry times); tests may fix it.
+	now func() time.Time
+
+	// pqExposed is set by a command that wrote or read a header a
+	// classical X25519 packet opens; noPQWarning (--no-pq-warning)
+	// silences the warning printed for it.
+	pqExposed, noPQWarning bool
 }
 
 func newApp() *app {
-	return &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	return &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}
 }
 
 // Exit codes, documented in the usage text and the man page.
@@ -50,6 +58,8 @@ const (
 	exitAuth   = 4 // a data segment failed authentication (tampered or corrupt)
 	exitFormat = 5 // not Crypt4GH, unsupported version or method, malformed or truncated
 	exitKey    = 6 // key file problem: wrong passphrase, malformed or missing key
+	exitSig    = 7 // a required signature is missing or invalid (decrypt --verify)
+	exitExpiry = 8 // the file's expiry time has passed
 )
 
 // errHelp is returned by a command whose help was requested.
@@ -105,6 +115,8 @@ func init() {
 		{"decrypt", (*app).cmdDecrypt, decryptUsage},
 		{"rearrange", (*app).cmdRearrange, rearrangeUsage},
 		{"reencrypt", (*app).cmdReencrypt, reencryptUsage},
+		{"repoint", (*app).cmdRepoint, repointUsage},
+		{"inspect", (*app).cmdInspect, inspectUsage},
 		{"keygen", (*app).cmdKeygen, keygenUsage},
 		{"pubkey", (*app).cmdPubkey, pubkeyUsage},
 		{"version", (*app).cmdVersion, versionUsage},
@@ -141,10 +153,41 @@ func (a *app) run(args []string) int {
 	}()
 
 	err := a.dispatch(args)
-	if err == nil {
-		return exitOK
+	code := exitOK
+	if err != nil {
+		code = a.report(err)
 	}
-	return a.report(err)
+	// After any error line, so that error output still starts with
+	// "crypt4gh: error:".
+	a.warnPQ()
+	return code
+}
+
+// pqWarning is printed once when a command wrote or read a header that a
+// classical (X25519) packet opens, in the style of OpenSSH 10.1.
+const pqWarning = `crypt4gh: ** WARNING: this file's header can be decrypted with a classical (non-post-quantum) key.
+crypt4gh: ** It may be vulnerable to "store now, decrypt later" attacks. Use 'crypt4gh keygen --pq' keys and 'encrypt --pq-only'.
+`
+
+// envNoPQWarning silences the post-quantum warning, as --no-pq-warning.
+const envNoPQWarning = "C4GH_NO_PQ_WARNING"
+
+func (a *app) warnPQ() {
+	if !a.pqExposed || a.noPQWarning {
+		return
+	}
+	if v := a.getenv(envNoPQWarning); v != "" && v != "0" {
+		return
+	}
+	fmt.Fprint(a.stderr, pqWarning)
+}
+
+// clock returns the current time.
+func (a *app) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 func (a *app) dispatch(args []string) error {
