@@ -67,10 +67,10 @@ type HeaderContent struct {
 	// WriterKeys holds, for each opened packet, the writer's public key
 	// (the sender, if the writer used a long-term key).
 	WriterKeys [][]byte
-	// ClassicalOnly reports that at least one packet of the header can be
-	// opened by a classical (X25519-only) key: the file is exposed to
+	// ClassicallyExposed reports that at least one packet of the header
+	// can be opened by a classical (X25519-only) key: the file is exposed to
 	// "store now, decrypt later" attacks on X25519.
-	ClassicalOnly bool
+	ClassicallyExposed bool
 }
 
 // ReadHeader reads one header from r, consuming exactly its bytes, and
@@ -150,7 +150,7 @@ func (h *Header) Decrypt(ids ...Identity) (*HeaderContent, error) {
 	seen := map[uint32]bool{}
 	for i, p := range h.Packets {
 		if p.Method == PacketX25519 {
-			c.ClassicalOnly = true
+			c.ClassicallyExposed = true
 		}
 		pt, err := openPacket(p, ids)
 		if err != nil {

@@ -26,6 +26,9 @@ func (c *HeaderContent) rearranged(plan *RangePlan, payloadSegs int64) (*HeaderC
 		if payloadSegs < 0 {
 			return nil, ErrNeedsRandomAccess
 		}
+		if payloadSegs == 0 {
+			return nil, fmt.Errorf("%w: the sealed payload is empty (it always holds a final segment)", ErrTruncated)
+		}
 		runs := plan.Segments
 		if len(runs) == 0 {
 			// A sealed payload holds at least one segment; keep the first

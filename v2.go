@@ -1,5 +1,7 @@
 package crypt4gh
 
+import "github.com/crypt4gh-go/crypt4gh/internal/format"
+
 // Numbers of the v2 profile (doc/crypt4gh-v2.md). Version 1 numbers keep
 // their meaning; v2 only adds.
 
@@ -79,4 +81,12 @@ type Verifier interface {
 	PublicKey() []byte
 	// Verify reports whether sig is a valid signature of message.
 	Verify(message, sig []byte) bool
+}
+
+// CheckLink reports whether uri can be the link of a v2 header: at most
+// 8 KiB of UTF-8 without control characters, with an https, http, file,
+// s3, drs or htsget scheme.
+func CheckLink(uri string) error {
+	_, err := format.ParsePacketContent(format.MarshalLink(uri), Version2)
+	return err
 }

@@ -960,15 +960,15 @@ func TestV2Versioning(t *testing.T) {
 	v2MustDecrypt(t, "pq only", ct, crypt4gh.DecryptOptions{}, pt, hy)
 }
 
-// TestV2Hybrid: hybrid recipients round trip; ClassicalOnly says whether a
+// TestV2Hybrid: hybrid recipients round trip; ClassicallyExposed says whether a
 // classical packet exists.
 func TestV2Hybrid(t *testing.T) {
 	hy, hy2, id := v2Hybrid(t), v2Hybrid(t), newID(t)
 	pt := pseudoRandom(2*segSize+3, 10)
 	ct := encryptBytes(t, pt, crypt4gh.EncryptOptions{}, hy.Recipient(), hy2.Recipient())
 	h, _, c := v2Parse(t, ct, hy)
-	if c.ClassicalOnly {
-		t.Error("PQ-only file flagged ClassicalOnly")
+	if c.ClassicallyExposed {
+		t.Error("PQ-only file flagged ClassicallyExposed")
 	}
 	for i, p := range h.Packets {
 		if p.Method != crypt4gh.PacketX25519MLKEM1024 || len(p.Payload) != crypt4gh.HybridPacketOverhead+40 {
@@ -982,8 +982,8 @@ func TestV2Hybrid(t *testing.T) {
 	mixed := encryptBytes(t, pt, crypt4gh.EncryptOptions{}, hy.Recipient(), id.Recipient())
 	for _, ident := range []crypt4gh.Identity{hy, id} {
 		_, _, c := v2Parse(t, mixed, ident)
-		if !c.ClassicalOnly {
-			t.Error("file with a classical packet not flagged ClassicalOnly")
+		if !c.ClassicallyExposed {
+			t.Error("file with a classical packet not flagged ClassicallyExposed")
 		}
 		v2MustDecrypt(t, "mixed", mixed, crypt4gh.DecryptOptions{}, pt, ident)
 	}
@@ -995,8 +995,8 @@ func TestV2Hybrid(t *testing.T) {
 		t.Fatal(err)
 	}
 	re := append(nh.Marshal(), mixed[hs:]...)
-	if _, _, c := v2Parse(t, re, hy2); c.ClassicalOnly {
-		t.Error("trimmed PQ re-encryption still flagged ClassicalOnly")
+	if _, _, c := v2Parse(t, re, hy2); c.ClassicallyExposed {
+		t.Error("trimmed PQ re-encryption still flagged ClassicallyExposed")
 	}
 	v2MustDecrypt(t, "re-encrypted to PQ", re, crypt4gh.DecryptOptions{}, pt, hy2)
 }

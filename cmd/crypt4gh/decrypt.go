@@ -89,7 +89,7 @@ func (a *app) cmdDecrypt(args []string) error {
 		return h.add(err)
 	}
 	defer c.Zero()
-	a.pqExposed = c.ClassicalOnly
+	a.pqExposed = c.ClassicallyExposed
 	for _, v := range verifiers {
 		if err := hdr.Verify(c, v); err != nil {
 			return h.add(err)

@@ -9,7 +9,7 @@ import (
 )
 
 // classicalPackets reports whether a header holds a packet a classical
-// key opens (what HeaderContent.ClassicalOnly reports once decrypted).
+// key opens (what HeaderContent.ClassicallyExposed reports once decrypted).
 func classicalPackets(h *crypt4gh.Header) bool {
 	for _, p := range h.Packets {
 		if p.Method == crypt4gh.PacketX25519 {

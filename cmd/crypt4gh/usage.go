@@ -1,19 +1,22 @@
 package main
 
 const synopsis = `Usage:
-    crypt4gh encrypt   [--sk PATH] --recipient_pk PATH... [--sealed | --aes | --pr736]
-                       [--sign PATH]... [--expires WHEN] [--link URI] [--pq-only]
+    crypt4gh encrypt   [--sk PATH] --recipient_pk PATH...
+                       [--sealed | --aes | --pr736] [--sign PATH]...
+                       [--expires WHEN] [--link URI] [--pq-only]
                        [--range START-END] [--header PATH] [-i IN] [-o OUT]
-    crypt4gh decrypt   [--sk PATH] [--sender_pk PATH] [--verify PATH]... [--range START-END]
-                       [--header PATH] [--follow-link] [--ignore-expiry]
-                       [--max-skipped-segments N] [-i IN] [-o OUT]
+    crypt4gh decrypt   [--sk PATH] [--sender_pk PATH] [--verify PATH]...
+                       [--range START-END] [--header PATH] [--follow-link]
+                       [--ignore-expiry] [--max-skipped-segments N]
+                       [-i IN] [-o OUT]
     crypt4gh rearrange [--sk PATH] --range START-END [-i IN] [-o OUT]
     crypt4gh reencrypt [--sk PATH] --recipient_pk PATH... [-t] [--header-only]
                        [--expires WHEN] [--link URI] [-i IN] [-o OUT]
-    crypt4gh repoint   --link URI [--sk PATH] [--recipient_pk PATH]... [-i IN] [-o OUT]
+    crypt4gh repoint   --link URI [--sk PATH] [--recipient_pk PATH]...
+                       [-i IN] [-o OUT]
     crypt4gh inspect   [--sk PATH] [--json] [-i IN]
-    crypt4gh keygen    [-f] [--pq | --sign ALG] [--sk PATH] [--pk PATH] [--nocrypt]
-                       [-C COMMENT] [--kdf KDF] [--relock]
+    crypt4gh keygen    [-f] [--pq | --sign ALG] [--sk PATH] [--pk PATH]
+                       [--nocrypt] [-C COMMENT] [--kdf KDF] [--relock]
     crypt4gh pubkey    [--sk PATH | --pk PATH]
     crypt4gh version
     crypt4gh help [COMMAND]
@@ -168,7 +171,7 @@ Examples:
     crypt4gh encrypt --recipient_pk bob.pub < reads.bam > reads.bam.c4gh
     crypt4gh encrypt --sk ~/.c4gh/key -r bob.pub -r carol.pub -i reads.bam -o reads.bam.c4gh
     crypt4gh encrypt -r bob.pub --header reads.header -i reads.bam -o reads.payload
-    crypt4gh encrypt -r bob-pq.pub --pq-only --sign ~/.c4gh/sign -i reads.bam -o reads.bam.c4gh
+    crypt4gh encrypt -r bob-pq.pub --pq-only --sign ~/.c4gh/sign -i reads.bam -o out.c4gh
     crypt4gh encrypt -r bob.pub --expires 30d --link https://example.org/reads.payload \
         --header reads.header -i reads.bam -o reads.payload
 
@@ -323,7 +326,8 @@ Options:
     --no-pq-warning      No warning about a classical header.
 
 Example:
-    crypt4gh repoint --link https://mirror.example.org/reads.payload -i reads.header -o reads.header
+    crypt4gh repoint --link https://mirror.example.org/reads.payload \
+        -i reads.header -o reads.header
 
 Exit status: 0 success, 1 error, 2 usage error (also a version 1
 header), 3 not encrypted for this key, 5 malformed input, 6 key file
@@ -359,8 +363,9 @@ Exit status: 0 success, 1 error, 2 usage error, 3 not encrypted for this
 key, 5 malformed input, 6 key file problem.
 `
 
-const keygenUsage = `Usage: crypt4gh keygen [-f] [--pq | --sign ALG] [--sk PATH] [--pk PATH] [--nocrypt]
-                       [-C COMMENT] [--kdf scrypt|bcrypt|pbkdf2_hmac_sha256] [--relock]
+const keygenUsage = `Usage: crypt4gh keygen [-f] [--pq | --sign ALG] [--sk PATH] [--pk PATH]
+                       [--nocrypt] [-C COMMENT]
+                       [--kdf scrypt|bcrypt|pbkdf2_hmac_sha256] [--relock]
 
 Generates a key pair, like the Python crypt4gh-keygen: by default a
 Crypt4GH (X25519) key pair. The private key file is created with mode

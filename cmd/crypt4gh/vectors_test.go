@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/testvectors"
 )
@@ -37,6 +38,14 @@ func runCLI(t *testing.T, env map[string]string, stdin *os.File, args ...string)
 	defer stdout.Close()
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, noTTY: true,
 		getenv: func(k string) string { return env[k] }}
+	if v := env["C4GH_TEST_NOW"]; v != "" {
+		// The clock of the expiry check, as in the scripts.
+		now, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.now = func() time.Time { return now }
+	}
 	code := a.run(args)
 	msg, _ := os.ReadFile(stderr.Name())
 	return code, string(msg)
@@ -51,6 +60,12 @@ var classCodes = map[string]int{
 	testvectors.ErrorPassphrase:  exitKey,
 	testvectors.ErrorTruncated:   exitFormat,
 	testvectors.ErrorUnsupported: exitFormat,
+	// v2 classes (testdata/v2/README.md).
+	"header_mac":      exitFormat,
+	"signature":       exitSig,
+	"expired":         exitExpiry,
+	"order":           exitAuth,
+	"edit_list_limit": exitFormat,
 }
 
 // TestVectors decrypts every decrypt, range and reencrypt case of the

@@ -241,11 +241,19 @@ func parseLink(b []byte) (string, error) {
 		}
 	}
 	s := string(b)
-	if i := strings.Index(s, ":"); i <= 0 {
+	scheme, _, ok := strings.Cut(s, ":")
+	if !ok || scheme == "" {
 		return "", fmt.Errorf("%w: link %q has no URI scheme", ErrMalformedHeader, s)
+	}
+	if !linkSchemes[strings.ToLower(scheme)] {
+		return "", fmt.Errorf("%w: link %q has an unsupported URI scheme %q (want https, http, file, s3, drs or htsget)", ErrMalformedHeader, s, scheme)
 	}
 	return s, nil
 }
+
+// linkSchemes are the URI schemes a link may use (doc/crypt4gh-v2.md
+// section 8).
+var linkSchemes = map[string]bool{"https": true, "http": true, "file": true, "s3": true, "drs": true, "htsget": true}
 
 func parseSegmentMap(b []byte) (*SegmentMap, error) {
 	if len(b) < 12 {
