@@ -146,6 +146,7 @@ func (h *Header) computeMAC(k DataKey) []byte {
 func (h *Header) Decrypt(ids ...Identity) (*HeaderContent, error) {
 	c := &HeaderContent{Version: h.Version}
 	var idErrs []error
+	var contentErr error // version 2: reported once the MAC verifies
 	var unknown []uint32
 	seen := map[uint32]bool{}
 	for i, p := range h.Packets {
@@ -167,7 +168,16 @@ func (h *Header) Decrypt(ids ...Identity) (*HeaderContent, error) {
 		content, err := format.ParsePacketContent(pt, h.Version)
 		clear(pt)
 		if err != nil {
-			return nil, fmt.Errorf("%w (in header packet %d)", err, i)
+			err = fmt.Errorf("%w (in header packet %d)", err, i)
+			if h.Version < Version2 {
+				return nil, err
+			}
+			// In version 2 the MAC decides first: a packet injected by an
+			// outsider is reported as that, not as a packet we misread.
+			if contentErr == nil {
+				contentErr = err
+			}
+			continue
 		}
 		c.Opened = append(c.Opened, i)
 		if p.Method == PacketX25519 || p.Method == PacketX25519MLKEM1024 {
@@ -178,7 +188,14 @@ func (h *Header) Decrypt(ids ...Identity) (*HeaderContent, error) {
 				// The standard says a file with two edit lists SHOULD be
 				// rejected; silently picking one is how peers diverge. v2
 				// extends the rule to its own packet types.
-				return nil, fmt.Errorf("%w: more than one %s packet", ErrMalformedHeader, typeName(content.Type))
+				err := fmt.Errorf("%w: more than one %s packet", ErrMalformedHeader, typeName(content.Type))
+				if h.Version < Version2 {
+					return nil, err
+				}
+				if contentErr == nil {
+					contentErr = err
+				}
+				continue
 			}
 			seen[content.Type] = true
 		}
@@ -210,18 +227,30 @@ func (h *Header) Decrypt(ids ...Identity) (*HeaderContent, error) {
 		}
 	}
 	if len(c.DataKeys) == 0 {
+		if contentErr != nil {
+			return nil, contentErr
+		}
 		if len(c.Opened) > 0 {
 			return nil, fmt.Errorf("%w: the packets this key opens hold no data key", ErrNoMatchingKey)
 		}
 		return nil, &NoIdentityMatchError{Packets: len(h.Packets), UnknownMethods: unknown, Errors: idErrs}
 	}
 	if h.Version >= Version2 {
-		if len(c.DataKeys) != 1 {
-			return nil, fmt.Errorf("%w: a version 2 header carries exactly one data key, this one %d", ErrMalformedHeader, len(c.DataKeys))
+		macOK := false
+		for _, k := range c.DataKeys {
+			macOK = macOK || hmac.Equal(h.computeMAC(k), h.MAC)
 		}
-		if !hmac.Equal(h.computeMAC(c.DataKeys[0]), h.MAC) {
+		if !macOK {
 			c.Zero()
 			return nil, ErrHeaderMAC
+		}
+		if len(c.DataKeys) != 1 {
+			c.Zero()
+			return nil, fmt.Errorf("%w: a version 2 header carries exactly one data key, this one %d", ErrMalformedHeader, len(c.DataKeys))
+		}
+		if contentErr != nil {
+			c.Zero()
+			return nil, contentErr
 		}
 	} else if c.SegmentMap != nil {
 		return nil, fmt.Errorf("%w: segment map in a version 1 header", ErrMalformedHeader)

@@ -29,11 +29,12 @@ func (c *HeaderContent) rearranged(plan *RangePlan, payloadSegs int64) (*HeaderC
 		if payloadSegs == 0 {
 			return nil, fmt.Errorf("%w: the sealed payload is empty (it always holds a final segment)", ErrTruncated)
 		}
-		runs := plan.Segments
+		runs := clipRuns(plan.Segments, payloadSegs)
 		if len(runs) == 0 {
 			// A sealed payload holds at least one segment; keep the first
 			// and show none of it.
-			runs = []SegmentRun{{First: 0, Count: min(1, payloadSegs)}}
+			runs = []SegmentRun{{First: 0, Count: 1}}
+			out.EditList = EditList{0, 0}
 		}
 		out.SegmentMap = c.SegmentMap.compose(runs, payloadSegs)
 	}
@@ -122,12 +123,27 @@ func RearrangeReaderAt(dst io.Writer, src io.ReaderAt, size int64, ids []Identit
 			return err
 		}
 	}
-	if len(plan.Segments) == 0 && nh.Version >= Version2 && size > hs {
+	if len(plan.PayloadRanges(size-hs)) == 0 && nh.Version >= Version2 && size > hs {
 		// The placeholder segment the segment map lists.
 		_, err := io.Copy(dst, io.NewSectionReader(src, hs, min(CipherSegmentSize, size-hs)))
 		return err
 	}
 	return nil
+}
+
+// clipRuns drops the parts of runs past the payload's segs segments.
+func clipRuns(runs []SegmentRun, segs int64) []SegmentRun {
+	var out []SegmentRun
+	for _, r := range runs {
+		if r.First >= segs {
+			break
+		}
+		if r.Count < 0 || r.First+r.Count > segs {
+			r.Count = segs - r.First
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // planFor decrypts h to plan the range r.

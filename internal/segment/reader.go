@@ -267,15 +267,17 @@ func (r *Reader) readJob() *job {
 	if j.segs > 0 {
 		r.lastLen = j.last
 	}
-	if r.srcDone && j.err == nil {
+	switch {
+	case j.err != nil:
+	case r.layout.Count >= 0 && r.next > r.layout.Count:
+		// Segments past those the map lists are never opened.
+		j.err = fmt.Errorf("%w: the payload holds more segments than the %d of its segment map", ErrOrder, r.layout.Count)
+		j.failAt = int(max(0, r.layout.Count-j.first))
+	case r.srcDone:
 		j.final = true
 		if end := r.layout.CheckEnd(r.next, r.lastLen); end != nil {
 			j.err, j.failAt = end, j.segs
 		}
-	}
-	if r.layout.Count >= 0 && r.next > r.layout.Count && j.err == nil {
-		j.err = fmt.Errorf("%w: the payload holds more segments than the %d of its segment map", ErrOrder, r.layout.Count)
-		j.failAt = int(r.layout.Count - j.first)
 	}
 	return j
 }
