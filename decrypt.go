@@ -59,11 +59,8 @@ func DecryptWithOptions(src io.Reader, opts DecryptOptions, ids ...Identity) (*R
 			return nil, err
 		}
 	}
-	c, err := h.Decrypt(ids...)
+	c, err := opts.openHeader(h, ids)
 	if err != nil {
-		return nil, err
-	}
-	if err := opts.checkHeader(h, c); err != nil {
 		return nil, err
 	}
 	r, err := newReader(src, c, opts)
@@ -74,15 +71,22 @@ func DecryptWithOptions(src io.Reader, opts DecryptOptions, ids ...Identity) (*R
 	return r, nil
 }
 
-// checkHeader applies the options' checks on a decrypted header:
-// signatures, expiry, edit-list limit.
-func (o *DecryptOptions) checkHeader(h *Header, c *HeaderContent) error {
+// openHeader decrypts h and applies the options' checks: signatures,
+// expiry, edit-list limit.
+func (o *DecryptOptions) openHeader(h *Header, ids []Identity) (*HeaderContent, error) {
+	c, err := h.Decrypt(ids...)
+	if err != nil {
+		return nil, err
+	}
 	for _, v := range o.Verifiers {
 		if err := h.Verify(c, v); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return o.checkContent(c)
+	if err := o.checkContent(c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (o *DecryptOptions) checkContent(c *HeaderContent) error {

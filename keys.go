@@ -19,21 +19,11 @@ type PassphraseFunc func() ([]byte, error)
 // wrapping ErrIncorrectPassphrase; an unreadable file one wrapping
 // ErrMalformedKey.
 func ParseIdentity(data []byte, passphrase PassphraseFunc) (*X25519Identity, error) {
-	// An error of the passphrase source itself (no terminal, the user gave
-	// up) is returned as it is, not as a malformed key.
-	var askErr error
-	if passphrase != nil {
-		inner := passphrase
-		passphrase = func() ([]byte, error) {
-			p, err := inner()
-			askErr = err
-			return p, err
-		}
-	}
+	ask, askErr := trackPassphrase(passphrase)
 	if sshkey.IsPrivateKey(data) {
-		secret, comment, err := sshkey.ParsePrivateKey(data, passphrase)
-		if askErr != nil {
-			return nil, askErr
+		secret, comment, err := sshkey.ParsePrivateKey(data, ask)
+		if *askErr != nil {
+			return nil, *askErr
 		}
 		if err != nil {
 			return nil, mapKeyError(err)
@@ -46,9 +36,9 @@ func ParseIdentity(data []byte, passphrase PassphraseFunc) (*X25519Identity, err
 		id.Comment = comment
 		return id, nil
 	}
-	k, err := keyfile.ParsePrivateKey(data, keyfile.PassphraseFunc(passphrase))
-	if askErr != nil {
-		return nil, askErr
+	k, err := keyfile.ParsePrivateKey(data, keyfile.PassphraseFunc(ask))
+	if *askErr != nil {
+		return nil, *askErr
 	}
 	if err != nil {
 		return nil, mapKeyError(err)

@@ -56,11 +56,8 @@ func DecryptReaderAtWithOptions(src io.ReaderAt, size int64, opts DecryptOptions
 	if err != nil {
 		return nil, err
 	}
-	c, err := h.Decrypt(ids...)
+	c, err := opts.openHeader(h, ids)
 	if err != nil {
-		return nil, err
-	}
-	if err := opts.checkHeader(h, c); err != nil {
 		return nil, err
 	}
 	hs := int64(h.Size())

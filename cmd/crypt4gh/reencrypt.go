@@ -165,6 +165,14 @@ func (a *app) cmdReencrypt(args []string) error {
 		return err
 	}
 	ropts.Trim = trim
+	return a.rewriteHeader("reencrypt", iof, sk, recipients, ropts, headerOnly)
+}
+
+// rewriteHeader is reencrypt and repoint: read the header of the input,
+// give its content (changed by ropts) to the recipients — the user's own
+// key when there are none — and write the new header followed, unless
+// headerOnly, by the unchanged payload.
+func (a *app) rewriteHeader(cmd string, iof ioFlags, sk string, recipients stringsFlag, ropts *crypt4gh.ReencryptOptions, headerOnly bool) error {
 	if err := a.refuseTerminalOutput(iof.output); err != nil {
 		return err
 	}
@@ -173,7 +181,7 @@ func (a *app) cmdReencrypt(args []string) error {
 		return err
 	}
 	defer in.Close()
-	if err := a.refuseTerminalInput(in, "reencrypt"); err != nil {
+	if err := a.refuseTerminalInput(in, cmd); err != nil {
 		return err
 	}
 	recips, err := a.loadRecipients(recipients)
@@ -188,6 +196,9 @@ func (a *app) cmdReencrypt(args []string) error {
 	defer zeroIdentity(id)
 	// The Python tool writes the new packets with the user's key.
 	rs := withSender(recips, id)
+	if len(rs) == 0 {
+		rs = []crypt4gh.Recipient{selfRecipient(id)}
+	}
 
 	h, err := crypt4gh.ReadHeader(in.f)
 	if err != nil {
@@ -258,59 +269,5 @@ func (a *app) cmdRepoint(args []string) error {
 	}
 	// Packets of other readers would keep the old link.
 	ropts.Trim = true
-	if err := a.refuseTerminalOutput(iof.output); err != nil {
-		return err
-	}
-	in, err := a.openInput(iof.input)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := a.refuseTerminalInput(in, "repoint"); err != nil {
-		return err
-	}
-	recips, err := a.loadRecipients(recipients)
-	if err != nil {
-		return err
-	}
-	keyPath, source := a.secretKeyPath(sk, false)
-	id, err := a.loadIdentity(keyPath, source)
-	if err != nil {
-		return err
-	}
-	defer zeroIdentity(id)
-	rs := withSender(recips, id)
-	if len(rs) == 0 {
-		rs = []crypt4gh.Recipient{selfRecipient(id)}
-	}
-
-	h, err := crypt4gh.ReadHeader(in.f)
-	if err != nil {
-		return err
-	}
-	nh, err := crypt4gh.ReencryptHeader(h, []crypt4gh.Identity{id}, rs, ropts)
-	if err != nil {
-		return (&decryptHints{keyPath: keyPath}).add(v1EditError(h, ropts, err))
-	}
-	a.pqExposed = classicalPackets(h) || classicalPackets(nh)
-	out, err := a.createOutput(iof.output, 0o666)
-	if err != nil {
-		return err
-	}
-	defer out.abort()
-	if _, err := out.w.Write(nh.Marshal()); err != nil {
-		return err
-	}
-	// A whole file keeps its payload.
-	var total int64 = -1
-	if in.size >= 0 {
-		total = in.size - int64(h.Size())
-	}
-	p := a.startProgress(total, iof)
-	defer p.Stop()
-	if _, err := io.Copy(out.w, p.Reader(in.f)); err != nil {
-		return err
-	}
-	p.Stop()
-	return out.commit()
+	return a.rewriteHeader("repoint", iof, sk, recipients, ropts, false)
 }
