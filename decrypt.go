@@ -80,10 +80,12 @@ func (o *DecryptOptions) openHeader(h *Header, ids []Identity) (*HeaderContent, 
 	}
 	for _, v := range o.Verifiers {
 		if err := h.Verify(c, v); err != nil {
+			c.Zero()
 			return nil, err
 		}
 	}
 	if err := o.checkContent(c); err != nil {
+		c.Zero()
 		return nil, err
 	}
 	return c, nil
