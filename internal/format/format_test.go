@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -14,23 +12,7 @@ import (
 )
 
 // vectorFiles returns every Crypt4GH file of the shared vectors.
-func vectorFiles(tb testing.TB) [][]byte {
-	tb.Helper()
-	dir := testvectors.Dir(tb)
-	paths, err := filepath.Glob(filepath.Join(dir, "c4gh", "*", "*.c4gh"))
-	if err != nil || len(paths) == 0 {
-		tb.Fatalf("no vector files under %s (%v)", dir, err)
-	}
-	var out [][]byte
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out = append(out, b)
-	}
-	return out
-}
+func vectorFiles(tb testing.TB) [][]byte { return testvectors.Files(tb, "c4gh/*/*.c4gh") }
 
 func header(packets ...[]byte) []byte {
 	b := []byte(Magic)

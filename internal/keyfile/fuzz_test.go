@@ -2,8 +2,6 @@ package keyfile
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,22 +17,8 @@ func refusePassphrase() ([]byte, error) { return nil, errFuzzPassphrase }
 // addSeeds adds every file of the shared vectors' keys directory plus a few
 // generated variants to the corpus.
 func addSeeds(f *testing.F) {
-	dir := filepath.Join(testvectors.Dir(f), "keys")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		f.Fatal(err)
-	}
-	n := 0
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, data := range testvectors.Files(f, "keys/*") {
 		f.Add(data)
-		n++
-	}
-	if n == 0 {
-		f.Fatalf("no seed files in %s", dir)
 	}
 	secret := testSecret(1)
 	plain, err := MarshalPrivateKey(secret, nil, WriteOptions{Comment: "seed", Label: "ENCRYPTED PRIVATE KEY"})

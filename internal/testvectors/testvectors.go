@@ -329,3 +329,24 @@ func (m *Manifest) CasesOfKind(kind string) []Case {
 	}
 	return out
 }
+
+// Files returns the contents of the files of the vectors directory that
+// match the glob pattern (relative to Dir), in name order, failing tb if
+// there are none: fuzz seed corpora must never be silently empty.
+func Files(tb testing.TB, pattern string) [][]byte {
+	tb.Helper()
+	dir := Dir(tb)
+	paths, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil || len(paths) == 0 {
+		tb.Fatalf("no files match %s in %s (%v)", pattern, dir, err)
+	}
+	out := make([][]byte, 0, len(paths))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
