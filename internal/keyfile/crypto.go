@@ -1,6 +1,7 @@
 package keyfile
 
 import (
+	"bytes"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
@@ -34,16 +35,21 @@ func deriveKey(kdf string, passphrase, salt []byte, rounds uint32) ([]byte, erro
 	return nil, errorf(ErrUnsupported, "unsupported KDF %s", quoteName(kdf))
 }
 
-// decryptSecret derives the key-encryption key from passphrase and opens
-// enc.blob (nonce || ciphertext || tag) into secret.
-func decryptSecret(secret *[32]byte, enc *encoded, passphrase []byte) error {
-	plain, err := openBlob(enc, passphrase, keySize)
-	if err != nil {
-		return err
+// secret returns the secret the container holds (secretSize bytes): the
+// blob itself when unencrypted, else the blob opened with the passphrase,
+// which is asked for only then. The caller must clear the result.
+func (enc *encoded) secret(passphrase PassphraseFunc, secretSize int) ([]byte, error) {
+	if enc.cipher == CipherNone {
+		return bytes.Clone(enc.blob), nil
 	}
-	copy(secret[:], plain)
-	clear(plain)
-	return nil
+	if passphrase == nil {
+		return nil, ErrPassphraseRequired
+	}
+	pw, err := passphrase()
+	if err != nil {
+		return nil, fmt.Errorf("keyfile: reading the passphrase: %w", err)
+	}
+	return openBlob(enc, pw, secretSize)
 }
 
 // openBlob derives the key-encryption key from passphrase and opens

@@ -256,20 +256,12 @@ func ParsePrivateKey(data []byte, passphrase PassphraseFunc) (*PrivateKey, error
 		Encrypted: enc.cipher != CipherNone,
 		Label:     b.label,
 	}
-	if !k.Encrypted {
-		copy(k.Secret[:], enc.blob)
-		return k, nil
-	}
-	if passphrase == nil {
-		return nil, ErrPassphraseRequired
-	}
-	pw, err := passphrase()
+	secret, err := enc.secret(passphrase, keySize)
 	if err != nil {
-		return nil, fmt.Errorf("keyfile: reading the passphrase: %w", err)
-	}
-	if err := decryptSecret(&k.Secret, enc, pw); err != nil {
 		return nil, err
 	}
+	copy(k.Secret[:], secret)
+	clear(secret)
 	return k, nil
 }
 

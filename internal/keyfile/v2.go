@@ -201,18 +201,7 @@ func ParseV2PrivateKey(data []byte, passphrase PassphraseFunc) (*V2PrivateKey, e
 		Encrypted: enc.cipher != CipherNone,
 		Label:     b.label,
 	}
-	if !k.Encrypted {
-		k.Secret = bytes.Clone(enc.blob)
-		return k, nil
-	}
-	if passphrase == nil {
-		return nil, ErrPassphraseRequired
-	}
-	pw, err := passphrase()
-	if err != nil {
-		return nil, fmt.Errorf("keyfile: reading the passphrase: %w", err)
-	}
-	if k.Secret, err = openBlob(enc, pw, v2Sizes[keyType].secret); err != nil {
+	if k.Secret, err = enc.secret(passphrase, v2Sizes[keyType].secret); err != nil {
 		return nil, err
 	}
 	return k, nil
