@@ -24,9 +24,7 @@ func (a *app) cmdDecrypt(args []string) error {
 		maxSkip                  positiveInt
 		ignoreExpiry, followLink bool
 	)
-	iof.register(fs)
-	a.registerNoPQWarning(fs)
-	fs.StringVar(&sk, "sk", "", "")
+	a.registerDataFlags(fs, &iof, &sk)
 	fs.StringVar(&senderPK, "sender_pk", "", "")
 	fs.StringVar(&senderPK, "sender-pk", "", "")
 	fs.Var(&rng, "range", "")

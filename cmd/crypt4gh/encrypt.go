@@ -18,12 +18,8 @@ func (a *app) cmdEncrypt(args []string) error {
 		rng                        rangeFlag
 		sealed, aes, pr736, pqOnly bool
 	)
-	iof.register(fs)
-	a.registerNoPQWarning(fs)
-	fs.StringVar(&sk, "sk", "", "")
-	fs.Var(&recipients, "recipient_pk", "")
-	fs.Var(&recipients, "recipient-pk", "")
-	fs.Var(&recipients, "r", "")
+	a.registerDataFlags(fs, &iof, &sk)
+	registerRecipients(fs, &recipients)
 	fs.Var(&rng, "range", "")
 	fs.StringVar(&header, "header", "", "")
 	fs.BoolVar(&sealed, "sealed", false, "")

@@ -158,10 +158,21 @@ func (f *ioFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.quiet, "quiet", false, "")
 }
 
-// registerNoPQWarning adds --no-pq-warning, which silences the
-// post-quantum warning of the command.
-func (a *app) registerNoPQWarning(fs *flag.FlagSet) {
+// registerDataFlags adds the options every data command takes: -i, -o,
+// -q, --no-pq-warning (which silences the command's post-quantum warning)
+// and --sk.
+func (a *app) registerDataFlags(fs *flag.FlagSet, iof *ioFlags, sk *string) {
+	iof.register(fs)
 	fs.BoolVar(&a.noPQWarning, "no-pq-warning", false, "")
+	fs.StringVar(sk, "sk", "", "")
+}
+
+// registerRecipients adds --recipient_pk, with the Python spelling, the
+// dashed one and -r.
+func registerRecipients(fs *flag.FlagSet, r *stringsFlag) {
+	fs.Var(r, "recipient_pk", "")
+	fs.Var(r, "recipient-pk", "")
+	fs.Var(r, "r", "")
 }
 
 // optString is a string flag that records whether it was given.

@@ -26,9 +26,7 @@ func (a *app) cmdRearrange(args []string) error {
 		sk  string
 		rng rangeFlag
 	)
-	iof.register(fs)
-	a.registerNoPQWarning(fs)
-	fs.StringVar(&sk, "sk", "", "")
+	a.registerDataFlags(fs, &iof, &sk)
 	fs.Var(&rng, "range", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -142,12 +140,8 @@ func (a *app) cmdReencrypt(args []string) error {
 		trim, headerOnly bool
 		edits            headerEdits
 	)
-	iof.register(fs)
-	a.registerNoPQWarning(fs)
-	fs.StringVar(&sk, "sk", "", "")
-	fs.Var(&recipients, "recipient_pk", "")
-	fs.Var(&recipients, "recipient-pk", "")
-	fs.Var(&recipients, "r", "")
+	a.registerDataFlags(fs, &iof, &sk)
+	registerRecipients(fs, &recipients)
 	fs.BoolVar(&trim, "t", false, "")
 	fs.BoolVar(&trim, "trim", false, "")
 	fs.BoolVar(&headerOnly, "header-only", false, "")
@@ -250,12 +244,8 @@ func (a *app) cmdRepoint(args []string) error {
 		recipients stringsFlag
 		edits      headerEdits
 	)
-	iof.register(fs)
-	a.registerNoPQWarning(fs)
-	fs.StringVar(&sk, "sk", "", "")
-	fs.Var(&recipients, "recipient_pk", "")
-	fs.Var(&recipients, "recipient-pk", "")
-	fs.Var(&recipients, "r", "")
+	a.registerDataFlags(fs, &iof, &sk)
+	registerRecipients(fs, &recipients)
 	fs.Var(&edits.link, "link", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
