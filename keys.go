@@ -19,12 +19,8 @@ type PassphraseFunc func() ([]byte, error)
 // wrapping ErrIncorrectPassphrase; an unreadable file one wrapping
 // ErrMalformedKey.
 func ParseIdentity(data []byte, passphrase PassphraseFunc) (*X25519Identity, error) {
-	ask, askErr := trackPassphrase(passphrase)
 	if sshkey.IsPrivateKey(data) {
-		secret, comment, err := sshkey.ParsePrivateKey(data, ask)
-		if *askErr != nil {
-			return nil, *askErr
-		}
+		secret, comment, err := sshkey.ParsePrivateKey(data, passphrase)
 		if err != nil {
 			return nil, mapKeyError(err)
 		}
@@ -36,10 +32,7 @@ func ParseIdentity(data []byte, passphrase PassphraseFunc) (*X25519Identity, err
 		id.Comment = comment
 		return id, nil
 	}
-	k, err := keyfile.ParsePrivateKey(data, keyfile.PassphraseFunc(ask))
-	if *askErr != nil {
-		return nil, *askErr
-	}
+	k, err := keyfile.ParsePrivateKey(data, keyfile.PassphraseFunc(passphrase))
 	if err != nil {
 		return nil, mapKeyError(err)
 	}
@@ -71,7 +64,10 @@ func ParseRecipient(data []byte) (*X25519Recipient, error) {
 }
 
 func mapKeyError(err error) error {
+	var pe *keyfile.PassphraseError
 	switch {
+	case errors.As(err, &pe):
+		return pe.Err // the passphrase source's own error, unchanged
 	case errors.Is(err, keyfile.ErrIncorrectPassphrase), errors.Is(err, sshkey.ErrIncorrectPassphrase):
 		return fmt.Errorf("%w", ErrIncorrectPassphrase)
 	case errors.Is(err, keyfile.ErrPassphraseRequired), errors.Is(err, sshkey.ErrPassphraseRequired):

@@ -89,11 +89,7 @@ func MarshalHybridRecipient(r *HybridRecipient) []byte {
 // is). Errors are as for [ParseIdentity].
 func ParseEd25519Signer(data []byte, passphrase PassphraseFunc) (*Ed25519Signer, error) {
 	if sshkey.IsPrivateKey(data) {
-		ask, askErr := trackPassphrase(passphrase)
-		seed, comment, err := sshkey.ParseEd25519PrivateKey(data, ask)
-		if *askErr != nil {
-			return nil, *askErr
-		}
+		seed, comment, err := sshkey.ParseEd25519PrivateKey(data, passphrase)
 		if err != nil {
 			return nil, mapKeyError(err)
 		}
@@ -183,21 +179,6 @@ func v2WriteOptions(passphrase []byte, opts *KeyFileOptions) keyfile.WriteOption
 	return keyfile.WriteOptions{KDF: kdf, Rounds: opts.Rounds, Comment: opts.Comment}
 }
 
-// trackPassphrase wraps a passphrase source so that an error of the source
-// itself (no terminal, the user gave up) can be returned as it is, not as a
-// malformed key.
-func trackPassphrase(passphrase PassphraseFunc) (func() ([]byte, error), *error) {
-	askErr := new(error)
-	if passphrase == nil {
-		return nil, askErr
-	}
-	return func() ([]byte, error) {
-		p, err := passphrase()
-		*askErr = err
-		return p, err
-	}, askErr
-}
-
 // parseV2PrivateKey parses a version 2 private key of type want. The type
 // is checked before the passphrase is asked for.
 func parseV2PrivateKey(data []byte, passphrase PassphraseFunc, want string) (*keyfile.V2PrivateKey, error) {
@@ -208,11 +189,7 @@ func parseV2PrivateKey(data []byte, passphrase PassphraseFunc, want string) (*ke
 	if keyType != want {
 		return nil, wrongKeyType(keyType, want)
 	}
-	ask, askErr := trackPassphrase(passphrase)
-	k, err := keyfile.ParseV2PrivateKey(data, keyfile.PassphraseFunc(ask))
-	if *askErr != nil {
-		return nil, *askErr
-	}
+	k, err := keyfile.ParseV2PrivateKey(data, keyfile.PassphraseFunc(passphrase))
 	if err != nil {
 		return nil, mapKeyError(err)
 	}

@@ -217,19 +217,7 @@ func ParseSigner(data []byte, passphrase crypt4gh.PassphraseFunc) (crypt4gh.Sign
 	if alg == crypt4gh.SigEd25519 {
 		return parseEd25519Signer(data, passphrase)
 	}
-	var askErr error
-	var ask keyfile.PassphraseFunc
-	if passphrase != nil {
-		ask = func() ([]byte, error) {
-			p, err := passphrase()
-			askErr = err
-			return p, err
-		}
-	}
-	k, err := keyfile.ParseV2PrivateKey(data, ask)
-	if askErr != nil {
-		return nil, askErr
-	}
+	k, err := keyfile.ParseV2PrivateKey(data, keyfile.PassphraseFunc(passphrase))
 	if err != nil {
 		return nil, mapKeyError(err)
 	}
@@ -338,7 +326,10 @@ func writeOptions(passphrase []byte, opts *crypt4gh.KeyFileOptions) keyfile.Writ
 
 // mapKeyError maps key file errors to the crypt4gh sentinels.
 func mapKeyError(err error) error {
+	var pe *keyfile.PassphraseError
 	switch {
+	case errors.As(err, &pe):
+		return pe.Err // the passphrase source's own error, unchanged
 	case errors.Is(err, keyfile.ErrIncorrectPassphrase):
 		return fmt.Errorf("%w", crypt4gh.ErrIncorrectPassphrase)
 	case errors.Is(err, keyfile.ErrPassphraseRequired):

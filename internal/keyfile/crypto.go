@@ -35,6 +35,19 @@ func deriveKey(kdf string, passphrase, salt []byte, rounds uint32) ([]byte, erro
 	return nil, errorf(ErrUnsupported, "unsupported KDF %s", quoteName(kdf))
 }
 
+// PassphraseError carries an error of the passphrase source itself (no
+// terminal, the user gave up): not a problem of the key file, so callers
+// report Err as it is.
+type PassphraseError struct {
+	Pkg string // the parser reporting it, for the message prefix
+	Err error
+}
+
+func (e *PassphraseError) Error() string { return e.Pkg + ": reading the passphrase: " + e.Err.Error() }
+
+// Unwrap returns the passphrase source's error.
+func (e *PassphraseError) Unwrap() error { return e.Err }
+
 // secret returns the secret the container holds (secretSize bytes): the
 // blob itself when unencrypted, else the blob opened with the passphrase,
 // which is asked for only then. The caller must clear the result.
@@ -47,7 +60,7 @@ func (enc *encoded) secret(passphrase PassphraseFunc, secretSize int) ([]byte, e
 	}
 	pw, err := passphrase()
 	if err != nil {
-		return nil, fmt.Errorf("keyfile: reading the passphrase: %w", err)
+		return nil, &PassphraseError{Pkg: "keyfile", Err: err}
 	}
 	return openBlob(enc, pw, secretSize)
 }

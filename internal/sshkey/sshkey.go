@@ -30,6 +30,7 @@ import (
 	"fmt"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/bcryptpbkdf"
+	"github.com/crypt4gh-go/crypt4gh/internal/keyfile"
 )
 
 // MaxBcryptRounds bounds the bcrypt_pbkdf rounds a private key may demand
@@ -239,7 +240,7 @@ func ParseEd25519PrivateKey(data []byte, passphrase func() ([]byte, error)) (see
 		}
 		pw, err := passphrase()
 		if err != nil {
-			return seed, "", fmt.Errorf("sshkey: reading the passphrase: %w", err)
+			return seed, "", &keyfile.PassphraseError{Pkg: "sshkey", Err: err}
 		}
 		if len(pw) == 0 {
 			return seed, "", ErrIncorrectPassphrase
