@@ -65,14 +65,35 @@ var ErrPacketNotForKey = errors.New("crypt4gh: header packet does not decrypt wi
 // OpenX25519Payload decrypts a method-0 packet payload with the reader key
 // pair. It returns ErrPacketNotForKey if the MAC does not verify.
 func OpenX25519Payload(payload, readerSecret, readerPublic []byte) ([]byte, error) {
+	return OpenX25519PayloadWith(payload, readerPublic, func(peer []byte) ([]byte, error) {
+		return X25519(readerSecret, peer)
+	})
+}
+
+// OpenX25519PayloadWith is OpenX25519Payload for a reader whose secret is
+// held elsewhere (an HSM, an agent): agree computes X25519(secret, peer).
+// An agree error other than a low-order peer is returned as is.
+func OpenX25519PayloadWith(payload, readerPublic []byte, agree func(peer []byte) ([]byte, error)) ([]byte, error) {
 	if len(payload) < MinX25519Payload {
 		return nil, fmt.Errorf("%w: X25519 header packet payload is %d bytes, want at least %d", ErrMalformedHeader, len(payload), MinX25519Payload)
 	}
 	writerPublic := payload[:X25519PublicKeySize]
 	nonce := payload[X25519PublicKeySize : X25519PublicKeySize+NonceSize]
-	dh, err := X25519(readerSecret, writerPublic)
-	if err != nil {
+	dh, err := agree(writerPublic)
+	if err == ErrX25519LowOrder {
 		// A low-order writer key cannot have been made for us.
+		return nil, ErrPacketNotForKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(dh) != 32 {
+		clear(dh)
+		return nil, fmt.Errorf("crypt4gh: key agreement returned %d bytes, want 32", len(dh))
+	}
+	if subtle.ConstantTimeCompare(dh, make([]byte, 32)) == 1 {
+		// An agreement that does not check for low-order points itself
+		// (some HSMs) yields all zeros for one.
 		return nil, ErrPacketNotForKey
 	}
 	k := X25519SharedKey(dh, readerPublic, writerPublic)
