@@ -225,13 +225,30 @@ func (e EditList) Restrict(r Range) (EditList, error) {
 // list. When the range keeps everything from the first chosen segment on,
 // the returned EditList is nil.
 func PlanRange(existing EditList, r Range) (*RangePlan, error) {
-	if err := r.check(); err != nil {
-		return nil, err
+	return PlanRanges(existing, []Range{r})
+}
+
+// PlanRanges is PlanRange for several visible ranges at once, as an htsget
+// region query needs (the file header, the blocks of the region, the EOF
+// marker): the plan's stream shows their concatenation. The ranges must be
+// in increasing order and must not overlap; only the last may be open
+// (End < 0).
+func PlanRanges(existing EditList, rs []Range) (*RangePlan, error) {
+	for i, r := range rs {
+		if err := r.check(); err != nil {
+			return nil, err
+		}
+		if i > 0 && (rs[i-1].End < 0 || rs[i-1].End > r.Start) {
+			return nil, fmt.Errorf("%w: ranges out of order or overlapping at [%d, %d)", ErrInvalidRange, r.Start, r.End)
+		}
 	}
 	if err := existing.validate(); err != nil {
 		return nil, err
 	}
-	want := existing.payloadSpans(r)
+	var want []span
+	for _, r := range rs {
+		want = append(want, existing.payloadSpans(r)...)
+	}
 	plan := &RangePlan{}
 	if len(want) == 0 {
 		return plan, nil
