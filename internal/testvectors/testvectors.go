@@ -350,3 +350,25 @@ func Files(tb testing.TB, pattern string) [][]byte {
 	}
 	return out
 }
+
+// GenomicsEnvVar overrides the directory of real genomic test files.
+const GenomicsEnvVar = "CRYPT4GH_GENOMICS"
+
+// GenomicsDir returns the directory of small real BAM, CRAM, VCF and BCF
+// files with their indexes: $CRYPT4GH_GENOMICS, or ../shared/testdata/genomics
+// beside the module root. A missing directory fails the test.
+func GenomicsDir(tb testing.TB) string {
+	tb.Helper()
+	dir := os.Getenv(GenomicsEnvVar)
+	if dir == "" {
+		vectors, err := find()
+		if err != nil {
+			tb.Fatalf("testvectors: %v (set %s to the genomics directory)", err, GenomicsEnvVar)
+		}
+		dir = filepath.Join(filepath.Dir(vectors), "testdata", "genomics")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "htsnexus_test_NA12878.bam")); err != nil {
+		tb.Fatalf("testvectors: genomics test files not found in %s (set %s)", dir, GenomicsEnvVar)
+	}
+	return dir
+}
