@@ -330,6 +330,11 @@ func (s *Server) attachIndex(ctx context.Context, f *store.File, content *crypt4
 	if err != nil {
 		return badIngest("reading the %s header: %v", f.Format, err)
 	}
+	// Scan reads the whole file once (decrypting it here, at ingest) to
+	// find records that straddle BGZF blocks, so no query cuts one.
+	if err := htsget.Scan(&meta, plain); err != nil {
+		return badIngest("the %s file does not parse: %v", f.Format, err)
+	}
 	meta.IndexFormat = strings.ToUpper(req.IndexFormat)
 	if err := htsget.ValidateIndex(meta, req.Index); err != nil {
 		return badIngest("the index does not fit the file: %v", err)

@@ -712,3 +712,7 @@ func TestAdminIngestOverHTTP(t *testing.T) {
 		t.Fatalf("deleted file: %d", resp.StatusCode)
 	}
 }
+
+func ingestReq(id string, data, index []byte, indexFormat string) server.IngestRequest {
+	return server.IngestRequest{ID: id, Dataset: "genomics", Body: bytes.NewReader(data), Size: int64(len(data)), Index: index, IndexFormat: indexFormat}
+}
