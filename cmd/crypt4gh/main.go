@@ -117,6 +117,7 @@ func init() {
 		{"reencrypt", (*app).cmdReencrypt, reencryptUsage},
 		{"repoint", (*app).cmdRepoint, repointUsage},
 		{"inspect", (*app).cmdInspect, inspectUsage},
+		{"download", (*app).cmdDownload, downloadUsage},
 		{"keygen", (*app).cmdKeygen, keygenUsage},
 		{"pubkey", (*app).cmdPubkey, pubkeyUsage},
 		{"version", (*app).cmdVersion, versionUsage},

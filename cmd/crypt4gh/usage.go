@@ -15,6 +15,9 @@ const synopsis = `Usage:
     crypt4gh repoint   --link URI [--sk PATH] [--recipient_pk PATH]...
                        [-i IN] [-o OUT]
     crypt4gh inspect   [--sk PATH] [--json] [-i IN]
+    crypt4gh download  [--token-file PATH] [--sk PATH] [--range START-END]
+                       [--region REGION] [--class header] [--format FMT]
+                       [--plain-http] [-o OUT] URL
     crypt4gh keygen    [-f] [--pq | --sign ALG] [--sk PATH] [--pk PATH]
                        [--nocrypt] [-C COMMENT] [--kdf KDF] [--relock]
     crypt4gh pubkey    [--sk PATH | --pk PATH]
@@ -92,6 +95,7 @@ Environment:
                         environment can read it.
     C4GH_NO_PQ_WARNING  Set (to anything but 0) to silence the
                         post-quantum warning.
+    C4GH_TOKEN          Access token of download (as --token-file).
 
 Exit status:
     0   success
@@ -110,6 +114,9 @@ Exit status:
         passphrase, malformed or missing key file
     7   signature missing or invalid (decrypt --verify)
     8   the file has expired (decrypt without --ignore-expiry)
+    9   network or server error (download): the server could not be
+        reached, answered with an error status (its message is shown), or
+        sent a malformed response
     130 interrupted (temporary output files are removed)
 
 Errors are one line "crypt4gh: error: …" on standard error, possibly

@@ -129,4 +129,3 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 func crypt4ghPublicKeyFile(r *crypt4gh.X25519Recipient) []byte {
 	return crypt4gh.MarshalRecipient(r)
 }
-

@@ -326,4 +326,3 @@ func (s *Server) handleDRSBulkAccess(w http.ResponseWriter, r *http.Request) {
 		"unresolved_drs_objects":          groupUnresolved(failed),
 	})
 }
-

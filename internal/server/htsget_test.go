@@ -94,7 +94,7 @@ func TestHtsgetRealFiles(t *testing.T) {
 	needTool(t, "samtools")
 	needTool(t, "bcftools")
 	e := newEnv(t)
-	tok := e.token("genomics")
+	tok := e.Token("genomics")
 	c := newClient(t)
 	type query struct {
 		params, region string // htsget query, and the same region for samtools/bcftools (1-based)
@@ -139,7 +139,7 @@ func TestHtsgetRealFiles(t *testing.T) {
 			}
 			id := strings.NewReplacer(".", "-").Replace(tc.file)
 			ext := strings.ToUpper(filepath.Ext(tc.index)[1:])
-			f := e.ingest(id, "genomics", data, index, ext)
+			f := e.Ingest(id, "genomics", data, index, ext)
 			if f.Format == "" || f.IndexKey == "" {
 				t.Fatalf("ingest did not detect the format or keep the index: %+v", f)
 			}
@@ -148,7 +148,7 @@ func TestHtsgetRealFiles(t *testing.T) {
 				if q.params != "" {
 					url += "&" + q.params
 				}
-				resp := e.do("GET", url, tok, map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
+				resp := do(e, "GET", url, tok, map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
 				body := readAll(t, resp)
 				if resp.StatusCode != 200 {
 					t.Fatalf("%s: %d %s", url, resp.StatusCode, body)
@@ -219,18 +219,18 @@ func viewFiltered(t *testing.T, tool, file, region string) string {
 func TestHtsgetCRAMAndErrors(t *testing.T) {
 	dir := testvectors.GenomicsDir(t)
 	e := newEnv(t)
-	tok := e.token("genomics")
+	tok := e.Token("genomics")
 	c := newClient(t)
 	data, _ := os.ReadFile(filepath.Join(dir, "htsnexus_test_NA12878.cram"))
 	index, _ := os.ReadFile(filepath.Join(dir, "htsnexus_test_NA12878.cram.crai"))
-	e.ingest("cram1", "genomics", data, index, "CRAI")
-	e.ingest("opaque", "genomics", pattern(100), nil, "")
+	e.Ingest("cram1", "genomics", data, index, "CRAI")
+	e.Ingest("opaque", "genomics", pattern(100), nil, "")
 	key := map[string]string{"X-C4GH-Public-Key": c.pub}
 
 	// CRAM: decoding needs the GRCh37 reference, so check structure: the
 	// served file is the header containers, whole data containers of the
 	// original, and the EOF container, and samtools can read its header.
-	resp := e.do("GET", "/reads/cram1?format=CRAM&referenceName=11&start=4999999&end=5010000", tok, key, nil)
+	resp := do(e, "GET", "/reads/cram1?format=CRAM&referenceName=11&start=4999999&end=5010000", tok, key, nil)
 	body := readAll(t, resp)
 	if resp.StatusCode != 200 {
 		t.Fatalf("CRAM ticket: %d %s", resp.StatusCode, body)
@@ -270,40 +270,42 @@ func TestHtsgetCRAMAndErrors(t *testing.T) {
 		{"/reads/cram1?encryptionScheme=rot13", key, 400, "UnsupportedFormat"},
 		{"/reads/cram1", nil, 400, "InvalidInput"},
 	} {
-		resp := e.do("GET", tc.url, tok, tc.hdr, nil)
+		resp := do(e, "GET", tc.url, tok, tc.hdr, nil)
 		body := readAll(t, resp)
-		var er struct{ Htsget struct{ Error, Message string } }
+		var er struct {
+			Htsget struct{ Error, Message string }
+		}
 		json.Unmarshal(body, &er)
 		if resp.StatusCode != tc.status || er.Htsget.Error != tc.kind || er.Htsget.Message == "" {
 			t.Errorf("%s: %d %s, want %d %s", tc.url, resp.StatusCode, body, tc.status, tc.kind)
 		}
 	}
-	resp = e.do("GET", "/reads/cram1", "", key, nil)
+	resp = do(e, "GET", "/reads/cram1", "", key, nil)
 	if b := readAll(t, resp); resp.StatusCode != 401 || !strings.Contains(string(b), "InvalidAuthentication") {
 		t.Fatalf("no token: %d %s", resp.StatusCode, b)
 	}
-	resp = e.do("GET", "/reads/cram1", e.token("other"), key, nil)
+	resp = do(e, "GET", "/reads/cram1", e.Token("other"), key, nil)
 	if b := readAll(t, resp); resp.StatusCode != 403 || !strings.Contains(string(b), "PermissionDenied") {
 		t.Fatalf("other dataset: %d %s", resp.StatusCode, b)
 	}
 	// POST with several regions, and class=header.
-	resp = e.do("POST", "/reads/cram1", tok, key, strings.NewReader(`{"format":"CRAM","regions":[{"referenceName":"11","start":4999999,"end":5000100},{"referenceName":"20"}]}`))
+	resp = do(e, "POST", "/reads/cram1", tok, key, strings.NewReader(`{"format":"CRAM","regions":[{"referenceName":"11","start":4999999,"end":5000100},{"referenceName":"20"}]}`))
 	if b := readAll(t, resp); resp.StatusCode != 200 {
 		t.Fatalf("POST regions: %d %s", resp.StatusCode, b)
 	}
-	resp = e.do("GET", "/reads/cram1?class=header", tok, key, nil)
+	resp = do(e, "GET", "/reads/cram1?class=header", tok, key, nil)
 	body = readAll(t, resp)
 	json.Unmarshal(body, &tk)
 	hdrOnly := decrypt(t, fetchTicket(t, tk), c.id)
 	if len(hdrOnly) >= len(plain) || !bytes.Equal(hdrOnly[:len(hdrOnly)-38], data[:len(hdrOnly)-38]) {
 		t.Fatalf("class=header served %d bytes", len(hdrOnly))
 	}
-	resp = e.do("GET", "/reads/service-info", "", nil, nil)
+	resp = do(e, "GET", "/reads/service-info", "", nil, nil)
 	if b := readAll(t, resp); resp.StatusCode != 200 || !strings.Contains(string(b), `"artifact": "htsget"`) {
 		t.Fatalf("service-info: %s", b)
 	}
 	// A damaged index is refused at ingest, not at query time.
-	_, err := e.srv.Ingest(t.Context(), ingestReq("badidx", data, bytes.Repeat([]byte{0x1f}, 50), "CRAI"))
+	_, err := e.Server.Ingest(t.Context(), ingestReq("badidx", data, bytes.Repeat([]byte{0x1f}, 50), "CRAI"))
 	if err == nil {
 		t.Fatal("a garbage index was accepted")
 	}

@@ -149,4 +149,3 @@ func (h *histogram) write(w io.Writer, name, labels string) {
 	}
 	fmt.Fprintf(w, "%s_sum%s %g\n%s_count%s %d\n", name, braces, h.sum, name, braces, h.samples)
 }
-

@@ -3,146 +3,32 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/crypt4gh-go/crypt4gh"
 	"github.com/crypt4gh-go/crypt4gh/internal/auth"
 	"github.com/crypt4gh-go/crypt4gh/internal/server"
+	"github.com/crypt4gh-go/crypt4gh/internal/server/servertest"
 	"github.com/crypt4gh-go/crypt4gh/internal/store"
-	"github.com/crypt4gh-go/crypt4gh/internal/store/localfs"
-	"github.com/crypt4gh-go/crypt4gh/internal/store/sqlite"
 )
 
-// env is a running server over the embedded defaults: SQLite in process,
-// a local object directory, a key file identity and the dev issuer.
-type env struct {
-	t       *testing.T
-	srv     *server.Server
-	http    *httptest.Server
-	url     string
-	dev     *auth.DevIssuer
-	archive *crypt4gh.X25519Identity
-	db      store.HeaderDB
-	objects store.ObjectStore
-	audit   *syncBuffer
-	admin   string
-}
+type env = servertest.Env
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+const adminToken = servertest.AdminToken
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+func newEnv(t *testing.T) *env { return servertest.Start(t) }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-const adminToken = "test-admin-token-0123456789"
-
-func newEnv(t *testing.T) *env {
-	t.Helper()
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "headers.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	os.MkdirAll(filepath.Join(dir, "objects"), 0o700)
-	objects, err := localfs.Open(filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newEnvWith(t, db, objects)
-}
-
-func newEnvWith(t *testing.T, db store.HeaderDB, objects store.ObjectStore) *env {
-	t.Helper()
-	e := &env{t: t, db: db, objects: objects, audit: &syncBuffer{}, admin: adminToken}
-	var err error
-	e.archive, err = crypt4gh.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := server.NewKeyring(server.ArchiveKey{Identity: e.archive, Public: e.archive.PublicKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var handler http.Handler
-	e.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	t.Cleanup(e.http.Close)
-	e.url = e.http.URL
-	e.dev, err = auth.NewDevIssuer(e.url+"/dev-issuer", filepath.Join(t.TempDir(), "dev.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := auth.NewVerifier(auth.Config{
-		Issuers: []auth.TrustedIssuer{e.dev.Trusted()},
-		Tokens:  []auth.StaticToken{{SHA256: sha256hex("static-token-for-ds2"), Subject: "robot", Datasets: []string{"ds2"}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv, err = server.New(server.Options{
-		PublicURL: e.url, DB: db, Objects: objects, Keys: keys, Auth: verifier,
-		AdminTokens: [][32]byte{sha256.Sum256([]byte(adminToken))}, DevIssuer: e.dev,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Audit:  slog.New(slog.NewJSONHandler(e.audit, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler = e.srv.Handler()
-	return e
-}
-
-func sha256hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
-func (e *env) token(datasets ...string) string {
-	e.t.Helper()
-	tok, err := e.dev.Mint("alice", datasets, time.Hour)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
-
-func (e *env) ingest(id, dataset string, data []byte, index []byte, indexFormat string) store.File {
-	e.t.Helper()
-	f, err := e.srv.Ingest(context.Background(), server.IngestRequest{
-		ID: id, Dataset: dataset, Name: id, Body: bytes.NewReader(data), Size: int64(len(data)),
-		Index: index, IndexFormat: indexFormat,
-	})
-	if err != nil {
-		e.t.Fatalf("ingest %s: %v", id, err)
-	}
-	return f
-}
+func sha256hex(s string) string { return servertest.SHA256Hex(s) }
 
 // client is a requester with its own key pair.
 type client struct {
@@ -158,11 +44,11 @@ func newClient(t *testing.T) client {
 	return client{id: id, pub: base64.StdEncoding.EncodeToString(id.PublicKey())}
 }
 
-func (e *env) do(method, path, token string, hdr map[string]string, body io.Reader) *http.Response {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.url+path, body)
+func do(e *env, method, path, token string, hdr map[string]string, body io.Reader) *http.Response {
+	e.T.Helper()
+	req, err := http.NewRequest(method, e.URL+path, body)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -172,7 +58,7 @@ func (e *env) do(method, path, token string, hdr map[string]string, body io.Read
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return resp
 }
@@ -211,14 +97,14 @@ func pattern(n int) []byte {
 func TestWholeFileAndRanges(t *testing.T) {
 	e := newEnv(t)
 	plain := pattern(5*crypt4gh.SegmentSize + 4321)
-	f := e.ingest("obj1", "ds1", plain, nil, "")
+	f := e.Ingest("obj1", "ds1", plain, nil, "")
 	if f.PlaintextSize != int64(len(plain)) || f.PlaintextSHA256 != sha256hex(string(plain)) {
 		t.Fatalf("ingest recorded size %d sha %s", f.PlaintextSize, f.PlaintextSHA256)
 	}
 	c := newClient(t)
-	tok := e.token("ds1")
+	tok := e.Token("ds1")
 
-	resp := e.do("GET", "/files/obj1", tok, map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
+	resp := do(e, "GET", "/files/obj1", tok, map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
 	body := readAll(t, resp)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -230,7 +116,7 @@ func TestWholeFileAndRanges(t *testing.T) {
 		t.Fatal("whole file: plaintext differs")
 	}
 	// The archive key cannot read the response: it was re-encrypted.
-	if _, err := crypt4gh.Decrypt(bytes.NewReader(body), e.archive); err == nil {
+	if _, err := crypt4gh.Decrypt(bytes.NewReader(body), e.Archive); err == nil {
 		t.Fatal("the response header still opens with the archive key")
 	}
 
@@ -247,7 +133,7 @@ func TestWholeFileAndRanges(t *testing.T) {
 		{"bytes=-1000", n - 1000, n},
 		{fmt.Sprintf("bytes=%d-%d", n-5, n+100), n - 5, n},
 	} {
-		resp := e.do("GET", "/files/obj1", tok, map[string]string{"X-C4GH-Public-Key": c.pub, "Range": tc.rng}, nil)
+		resp := do(e, "GET", "/files/obj1", tok, map[string]string{"X-C4GH-Public-Key": c.pub, "Range": tc.rng}, nil)
 		body := readAll(t, resp)
 		if resp.StatusCode != http.StatusPartialContent {
 			t.Fatalf("%s: status %d: %s", tc.rng, resp.StatusCode, body)
@@ -265,7 +151,7 @@ func TestWholeFileAndRanges(t *testing.T) {
 			t.Fatalf("%s: %d bytes sent for %d segments", tc.rng, len(body), segs)
 		}
 	}
-	resp = e.do("GET", "/files/obj1", tok, map[string]string{"X-C4GH-Public-Key": c.pub, "Range": fmt.Sprintf("bytes=%d-", n)}, nil)
+	resp = do(e, "GET", "/files/obj1", tok, map[string]string{"X-C4GH-Public-Key": c.pub, "Range": fmt.Sprintf("bytes=%d-", n)}, nil)
 	readAll(t, resp)
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Fatalf("range past the end: status %d, want 416", resp.StatusCode)
@@ -275,11 +161,11 @@ func TestWholeFileAndRanges(t *testing.T) {
 func TestHeaderAndPayloadEndpoints(t *testing.T) {
 	e := newEnv(t)
 	plain := pattern(3*crypt4gh.SegmentSize + 99)
-	f := e.ingest("obj2", "ds1", plain, nil, "")
+	f := e.Ingest("obj2", "ds1", plain, nil, "")
 	c := newClient(t)
-	tok := e.token("ds1")
+	tok := e.Token("ds1")
 
-	resp := e.do("GET", "/files/obj2/header", tok, map[string]string{"Htsget-Context-Public-Key": c.pub}, nil)
+	resp := do(e, "GET", "/files/obj2/header", tok, map[string]string{"Htsget-Context-Public-Key": c.pub}, nil)
 	hdr := readAll(t, resp)
 	if resp.StatusCode != 200 {
 		t.Fatalf("header: %d %s", resp.StatusCode, hdr)
@@ -287,7 +173,7 @@ func TestHeaderAndPayloadEndpoints(t *testing.T) {
 	if resp.Header.Get("X-C4GH-Payload-Size") != fmt.Sprint(f.PayloadSize) {
 		t.Fatalf("X-C4GH-Payload-Size = %q", resp.Header.Get("X-C4GH-Payload-Size"))
 	}
-	resp = e.do("GET", "/files/obj2/payload", tok, nil, nil)
+	resp = do(e, "GET", "/files/obj2/payload", tok, nil, nil)
 	payload := readAll(t, resp)
 	etag := resp.Header.Get("ETag")
 	if resp.StatusCode != 200 || int64(len(payload)) != f.PayloadSize || etag == "" {
@@ -297,22 +183,22 @@ func TestHeaderAndPayloadEndpoints(t *testing.T) {
 		t.Fatal("header + payload does not decrypt to the plaintext")
 	}
 	// Ranged payload reads, stable ETag, conditional requests.
-	resp = e.do("GET", "/files/obj2/payload", tok, map[string]string{"Range": "bytes=65564-131127"}, nil)
+	resp = do(e, "GET", "/files/obj2/payload", tok, map[string]string{"Range": "bytes=65564-131127"}, nil)
 	part := readAll(t, resp)
 	if resp.StatusCode != 206 || !bytes.Equal(part, payload[65564:131128]) || resp.Header.Get("ETag") != etag {
 		t.Fatalf("ranged payload: status %d, %d bytes, etag %q", resp.StatusCode, len(part), resp.Header.Get("ETag"))
 	}
-	resp = e.do("GET", "/files/obj2/payload", tok, map[string]string{"If-None-Match": etag}, nil)
+	resp = do(e, "GET", "/files/obj2/payload", tok, map[string]string{"If-None-Match": etag}, nil)
 	readAll(t, resp)
 	if resp.StatusCode != http.StatusNotModified {
 		t.Fatalf("If-None-Match: status %d", resp.StatusCode)
 	}
-	resp = e.do("GET", "/files/obj2/payload", tok, map[string]string{"If-Match": `"other"`}, nil)
+	resp = do(e, "GET", "/files/obj2/payload", tok, map[string]string{"If-Match": `"other"`}, nil)
 	readAll(t, resp)
 	if resp.StatusCode != http.StatusPreconditionFailed {
 		t.Fatalf("If-Match mismatch: status %d", resp.StatusCode)
 	}
-	resp = e.do("GET", "/files/obj2/payload", tok, map[string]string{"Range": fmt.Sprintf("bytes=%d-", f.PayloadSize)}, nil)
+	resp = do(e, "GET", "/files/obj2/payload", tok, map[string]string{"Range": fmt.Sprintf("bytes=%d-", f.PayloadSize)}, nil)
 	readAll(t, resp)
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Fatalf("payload range past the end: %d", resp.StatusCode)
@@ -323,16 +209,16 @@ func TestHeaderAndPayloadEndpoints(t *testing.T) {
 // right status and leaves an audit record.
 func TestAuthorizationMatrix(t *testing.T) {
 	e := newEnv(t)
-	e.ingest("a1", "ds1", pattern(1000), nil, "")
-	e.ingest("b1", "ds2", pattern(1000), nil, "")
+	e.Ingest("a1", "ds1", pattern(1000), nil, "")
+	e.Ingest("b1", "ds2", pattern(1000), nil, "")
 	c := newClient(t)
-	good := e.token("ds1")
-	other, err := auth.NewDevIssuer(e.url+"/dev-issuer", filepath.Join(t.TempDir(), "other.key"))
+	good := e.Token("ds1")
+	other, err := auth.NewDevIssuer(e.URL+"/dev-issuer", filepath.Join(t.TempDir(), "other.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	forged, _ := other.Mint("mallory", []string{"ds1"}, time.Hour)
-	expired, _ := e.dev.Mint("alice", []string{"ds1"}, -time.Hour)
+	expired, _ := e.Dev.Mint("alice", []string{"ds1"}, -time.Hour)
 	key := map[string]string{"X-C4GH-Public-Key": c.pub}
 	cases := []struct {
 		name, path, token string
@@ -345,8 +231,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"forged signature", "/files/a1", forged, key, 401, ""},
 		{"expired", "/files/a1", expired, key, 401, ""},
 		{"other dataset", "/files/b1", good, key, 403, "no grant for dataset"},
-		{"static token, its dataset", "/files/b1", "static-token-for-ds2", key, 200, "granted"},
-		{"static token, other dataset", "/files/a1", "static-token-for-ds2", key, 403, "no grant for dataset"},
+		{"static token, its dataset", "/files/b1", servertest.StaticToken, key, 200, "granted"},
+		{"static token, other dataset", "/files/a1", servertest.StaticToken, key, 403, "no grant for dataset"},
 		{"unknown id", "/files/nope", good, key, 404, "no such object"},
 		{"traversal id", "/files/..%2F..%2Fetc%2Fpasswd", good, key, 404, ""},
 		{"no key", "/files/a1", good, nil, 400, "bad or missing public key"},
@@ -360,8 +246,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := strings.Count(e.audit.String(), "\n")
-			resp := e.do("GET", tc.path, tc.token, tc.hdr, nil)
+			before := strings.Count(e.Audit.String(), "\n")
+			resp := do(e, "GET", tc.path, tc.token, tc.hdr, nil)
 			body := readAll(t, resp)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
@@ -374,15 +260,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Fatalf("error body has no reason: %s", body)
 				}
 			}
-			if tc.reason != "" && !strings.Contains(e.audit.String(), `"reason":"`+tc.reason+`"`) {
+			if tc.reason != "" && !strings.Contains(e.Audit.String(), `"reason":"`+tc.reason+`"`) {
 				t.Fatalf("no audit record with reason %q", tc.reason)
 			}
-			if strings.Count(e.audit.String(), "\n") == before && tc.path != "/files/..%2F..%2Fetc%2Fpasswd" {
+			if strings.Count(e.Audit.String(), "\n") == before && tc.path != "/files/..%2F..%2Fetc%2Fpasswd" {
 				t.Fatal("no audit record written")
 			}
 		})
 	}
-	if strings.Contains(e.audit.String(), good) || strings.Contains(e.audit.String(), "static-token-for-ds2") {
+	if strings.Contains(e.Audit.String(), good) || strings.Contains(e.Audit.String(), servertest.StaticToken) {
 		t.Fatal("a token was written to the audit log")
 	}
 }
@@ -390,12 +276,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 func TestDRS(t *testing.T) {
 	e := newEnv(t)
 	plain := pattern(70000)
-	e.ingest("d1", "ds1", plain, nil, "")
-	e.ingest("d2", "ds1", pattern(10), nil, "")
-	e.ingest("d3", "ds2", pattern(10), nil, "")
-	tok := e.token("ds1")
+	e.Ingest("d1", "ds1", plain, nil, "")
+	e.Ingest("d2", "ds1", pattern(10), nil, "")
+	e.Ingest("d3", "ds2", pattern(10), nil, "")
+	tok := e.Token("ds1")
 
-	resp := e.do("GET", "/ga4gh/drs/v1/service-info", "", nil, nil)
+	resp := do(e, "GET", "/ga4gh/drs/v1/service-info", "", nil, nil)
 	var si struct {
 		Type struct{ Artifact, Version string }
 	}
@@ -414,7 +300,7 @@ func TestDRS(t *testing.T) {
 			AccessID string `json:"access_id"`
 		} `json:"access_methods"`
 	}
-	resp = e.do("GET", "/ga4gh/drs/v1/objects/d1", tok, nil, nil)
+	resp = do(e, "GET", "/ga4gh/drs/v1/objects/d1", tok, nil, nil)
 	if err := json.Unmarshal(readAll(t, resp), &obj); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("object: %d %v", resp.StatusCode, err)
 	}
@@ -425,13 +311,13 @@ func TestDRS(t *testing.T) {
 		t.Fatalf("object %+v", obj)
 	}
 	// POST with passports in the body instead of a bearer token.
-	resp = e.do("POST", "/ga4gh/drs/v1/objects/d1", "", map[string]string{"Content-Type": "application/json"},
+	resp = do(e, "POST", "/ga4gh/drs/v1/objects/d1", "", map[string]string{"Content-Type": "application/json"},
 		strings.NewReader(`{"passports":["`+tok+`"]}`))
 	if b := readAll(t, resp); resp.StatusCode != 200 {
 		t.Fatalf("POST object with passport: %d %s", resp.StatusCode, b)
 	}
 	// Access: a URL + headers that fetch a stream for our key.
-	resp = e.do("GET", "/ga4gh/drs/v1/objects/d1/access/crypt4gh", tok, nil, nil)
+	resp = do(e, "GET", "/ga4gh/drs/v1/objects/d1/access/crypt4gh", tok, nil, nil)
 	var acc struct {
 		URL     string
 		Headers []string
@@ -453,12 +339,12 @@ func TestDRS(t *testing.T) {
 	if got := decrypt(t, readAll(t, r2), c.id); !bytes.Equal(got, plain) {
 		t.Fatal("access URL stream does not decrypt to the plaintext")
 	}
-	resp = e.do("GET", "/ga4gh/drs/v1/objects/d1/access/s3", tok, nil, nil)
+	resp = do(e, "GET", "/ga4gh/drs/v1/objects/d1/access/s3", tok, nil, nil)
 	if readAll(t, resp); resp.StatusCode != 404 {
 		t.Fatalf("unknown access id: %d", resp.StatusCode)
 	}
 	// Bulk: resolved, forbidden and missing ids reported per object.
-	resp = e.do("POST", "/ga4gh/drs/v1/objects", tok, nil, strings.NewReader(`{"bulk_object_ids":["d1","d2","d3","zz"]}`))
+	resp = do(e, "POST", "/ga4gh/drs/v1/objects", tok, nil, strings.NewReader(`{"bulk_object_ids":["d1","d2","d3","zz"]}`))
 	var bulk struct {
 		Summary    struct{ Requested, Resolved, Unresolved int }
 		Resolved   []struct{ ID string } `json:"resolved_drs_object"`
@@ -480,7 +366,7 @@ func TestDRS(t *testing.T) {
 	if codes[403] != "d3" || codes[404] != "zz" {
 		t.Fatalf("bulk unresolved %+v", bulk.Unresolved)
 	}
-	resp = e.do("POST", "/ga4gh/drs/v1/objects/access", tok, nil, strings.NewReader(`{"bulk_object_access_ids":[{"bulk_object_id":"d1","bulk_access_ids":["crypt4gh"]},{"bulk_object_id":"d3","bulk_access_ids":["crypt4gh"]}]}`))
+	resp = do(e, "POST", "/ga4gh/drs/v1/objects/access", tok, nil, strings.NewReader(`{"bulk_object_access_ids":[{"bulk_object_id":"d1","bulk_access_ids":["crypt4gh"]},{"bulk_object_id":"d3","bulk_access_ids":["crypt4gh"]}]}`))
 	var bacc struct {
 		URLs []struct {
 			ObjectID string `json:"drs_object_id"`
@@ -491,11 +377,11 @@ func TestDRS(t *testing.T) {
 		t.Fatalf("bulk access: %d %+v %v", resp.StatusCode, bacc, err)
 	}
 	// Oversized and malformed bodies.
-	resp = e.do("POST", "/ga4gh/drs/v1/objects", tok, nil, strings.NewReader(`{"bulk_object_ids":["`+strings.Repeat("x", 2<<20)+`"]}`))
+	resp = do(e, "POST", "/ga4gh/drs/v1/objects", tok, nil, strings.NewReader(`{"bulk_object_ids":["`+strings.Repeat("x", 2<<20)+`"]}`))
 	if readAll(t, resp); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversized body: %d", resp.StatusCode)
 	}
-	resp = e.do("POST", "/ga4gh/drs/v1/objects/d1", tok, nil, strings.NewReader(`{"passports":`))
+	resp = do(e, "POST", "/ga4gh/drs/v1/objects/d1", tok, nil, strings.NewReader(`{"passports":`))
 	if readAll(t, resp); resp.StatusCode != 400 {
 		t.Fatalf("malformed body: %d", resp.StatusCode)
 	}
@@ -506,14 +392,14 @@ func TestEncryptedUpload(t *testing.T) {
 	plain := pattern(2*crypt4gh.SegmentSize + 5)
 	other, _ := crypt4gh.GenerateX25519Identity()
 	var enc bytes.Buffer
-	w, err := crypt4gh.Encrypt(&enc, other.Recipient(), e.archive.Recipient())
+	w, err := crypt4gh.Encrypt(&enc, other.Recipient(), e.Archive.Recipient())
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.Write(plain)
 	w.Close()
 
-	f := e.ingest("enc1", "ds1", enc.Bytes(), nil, "")
+	f := e.Ingest("enc1", "ds1", enc.Bytes(), nil, "")
 	if f.PlaintextSHA256 != sha256hex(string(plain)) || f.PlaintextSize != int64(len(plain)) {
 		t.Fatalf("checksums of an encrypted upload: %+v", f)
 	}
@@ -525,7 +411,7 @@ func TestEncryptedUpload(t *testing.T) {
 		t.Fatalf("stored header keeps %d packets, want only the archive's", len(h.Packets))
 	}
 	c := newClient(t)
-	resp := e.do("GET", "/files/enc1", e.token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
+	resp := do(e, "GET", "/files/enc1", e.Token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
 	if got := decrypt(t, readAll(t, resp), c.id); !bytes.Equal(got, plain) {
 		t.Fatal("re-encrypted upload does not decrypt to the plaintext")
 	}
@@ -542,26 +428,26 @@ func TestEncryptedUpload(t *testing.T) {
 		return b.Bytes()
 	}()
 	for name, body := range map[string][]byte{"tampered": bad, "other key": notOurs} {
-		_, err := e.srv.Ingest(context.Background(), server.IngestRequest{ID: "bad-" + strings.ReplaceAll(name, " ", "-"), Dataset: "ds1", Body: bytes.NewReader(body), Size: int64(len(body))})
+		_, err := e.Server.Ingest(context.Background(), server.IngestRequest{ID: "bad-" + strings.ReplaceAll(name, " ", "-"), Dataset: "ds1", Body: bytes.NewReader(body), Size: int64(len(body))})
 		var ie *server.IngestError
 		if err == nil || !errors.As(err, &ie) {
 			t.Fatalf("%s: err = %v, want an IngestError", name, err)
 		}
 	}
-	_, err = e.srv.Ingest(context.Background(), server.IngestRequest{ID: "short", Dataset: "ds1", Body: bytes.NewReader(plain[:100]), Size: int64(len(plain))})
+	_, err = e.Server.Ingest(context.Background(), server.IngestRequest{ID: "short", Dataset: "ds1", Body: bytes.NewReader(plain[:100]), Size: int64(len(plain))})
 	if err == nil {
 		t.Fatal("short plaintext body accepted")
 	}
 	var n int
-	e.objects.List(context.Background(), "", func(o store.ObjectInfo) error { n++; return nil })
+	e.Objects.List(context.Background(), "", func(o store.ObjectInfo) error { n++; return nil })
 	if n != 1 {
 		t.Fatalf("%d objects in the store after failed ingests, want 1", n)
 	}
-	if _, err := e.db.Get(context.Background(), "short"); err == nil {
+	if _, err := e.DB.Get(context.Background(), "short"); err == nil {
 		t.Fatal("a failed ingest left a row")
 	}
 	// Duplicate id.
-	_, err = e.srv.Ingest(context.Background(), server.IngestRequest{ID: "enc1", Dataset: "ds1", Body: bytes.NewReader(plain), Size: int64(len(plain))})
+	_, err = e.Server.Ingest(context.Background(), server.IngestRequest{ID: "enc1", Dataset: "ds1", Body: bytes.NewReader(plain), Size: int64(len(plain))})
 	var ie *server.IngestError
 	if !errors.As(err, &ie) || !ie.Conflict {
 		t.Fatalf("duplicate id: %v", err)
@@ -570,24 +456,24 @@ func TestEncryptedUpload(t *testing.T) {
 
 func TestSweepRemovesOrphans(t *testing.T) {
 	e := newEnv(t)
-	e.ingest("kept", "ds1", pattern(100), nil, "")
+	e.Ingest("kept", "ds1", pattern(100), nil, "")
 	// What a killed ingest leaves: a payload object without a row.
 	ctx := context.Background()
-	if err := e.objects.Put(ctx, "payload/crashed/abc", bytes.NewReader(pattern(50)), 50); err != nil {
+	if err := e.Objects.Put(ctx, "payload/crashed/abc", bytes.NewReader(pattern(50)), 50); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := e.srv.Sweep(ctx, time.Hour); err != nil || n != 0 {
+	if n, err := e.Server.Sweep(ctx, time.Hour); err != nil || n != 0 {
 		t.Fatalf("sweep within the grace period removed %d (%v)", n, err)
 	}
-	n, err := e.srv.Sweep(ctx, -time.Second)
+	n, err := e.Server.Sweep(ctx, -time.Second)
 	if err != nil || n != 1 {
 		t.Fatalf("sweep removed %d (%v), want 1", n, err)
 	}
-	if _, err := e.objects.Stat(ctx, "payload/crashed/abc"); err == nil {
+	if _, err := e.Objects.Stat(ctx, "payload/crashed/abc"); err == nil {
 		t.Fatal("orphan still there")
 	}
 	c := newClient(t)
-	resp := e.do("GET", "/files/kept", e.token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
+	resp := do(e, "GET", "/files/kept", e.Token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
 	if got := decrypt(t, readAll(t, resp), c.id); !bytes.Equal(got, pattern(100)) {
 		t.Fatal("sweep damaged a registered file")
 	}
@@ -596,8 +482,8 @@ func TestSweepRemovesOrphans(t *testing.T) {
 func TestConcurrentDownloads(t *testing.T) {
 	e := newEnv(t)
 	plain := pattern(4*crypt4gh.SegmentSize + 17)
-	e.ingest("c1", "ds1", plain, nil, "")
-	tok := e.token("ds1")
+	e.Ingest("c1", "ds1", plain, nil, "")
+	tok := e.Token("ds1")
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for i := 0; i < 16; i++ {
@@ -611,7 +497,7 @@ func TestConcurrentDownloads(t *testing.T) {
 				hdr["Range"] = fmt.Sprintf("bytes=%d-%d", i*1000, i*15000)
 				want = plain[i*1000 : i*15000+1]
 			}
-			req, _ := http.NewRequest("GET", e.url+"/files/c1", nil)
+			req, _ := http.NewRequest("GET", e.URL+"/files/c1", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			for k, v := range hdr {
 				req.Header.Set(k, v)
@@ -643,20 +529,20 @@ func TestConcurrentDownloads(t *testing.T) {
 
 func TestOperationalEndpoints(t *testing.T) {
 	e := newEnv(t)
-	e.ingest("m1", "ds1", pattern(10), nil, "")
+	e.Ingest("m1", "ds1", pattern(10), nil, "")
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml", "/public-key", "/"} {
-		resp := e.do("GET", p, "", nil, nil)
+		resp := do(e, "GET", p, "", nil, nil)
 		if b := readAll(t, resp); resp.StatusCode != 200 || len(b) == 0 {
 			t.Fatalf("%s: %d", p, resp.StatusCode)
 		}
 	}
-	resp := e.do("GET", "/public-key", "", nil, nil)
+	resp := do(e, "GET", "/public-key", "", nil, nil)
 	pk, err := crypt4gh.ParseRecipient(readAll(t, resp))
-	if err != nil || !bytes.Equal(pk.PublicKey(), e.archive.PublicKey()) {
+	if err != nil || !bytes.Equal(pk.PublicKey(), e.Archive.PublicKey()) {
 		t.Fatalf("/public-key does not give the archive key: %v", err)
 	}
-	e.do("GET", "/files/m1", "", nil, nil).Body.Close()
-	resp = e.do("GET", "/metrics", "", nil, nil)
+	do(e, "GET", "/files/m1", "", nil, nil).Body.Close()
+	resp = do(e, "GET", "/metrics", "", nil, nil)
 	m := string(readAll(t, resp))
 	for _, want := range []string{
 		`c4gh_http_requests_total{route="files",code="4xx"} 1`,
@@ -669,11 +555,11 @@ func TestOperationalEndpoints(t *testing.T) {
 		}
 	}
 	// Admin endpoints need the admin token.
-	resp = e.do("POST", "/admin/sweep", e.token("ds1"), nil, nil)
+	resp = do(e, "POST", "/admin/sweep", e.Token("ds1"), nil, nil)
 	if readAll(t, resp); resp.StatusCode != 401 {
 		t.Fatalf("sweep with a user token: %d", resp.StatusCode)
 	}
-	resp = e.do("POST", "/admin/sweep?grace=1h", adminToken, nil, nil)
+	resp = do(e, "POST", "/admin/sweep?grace=1h", adminToken, nil, nil)
 	if b := readAll(t, resp); resp.StatusCode != 200 || !strings.Contains(string(b), `"removed": 0`) {
 		t.Fatalf("sweep: %d %s", resp.StatusCode, b)
 	}
@@ -682,32 +568,32 @@ func TestOperationalEndpoints(t *testing.T) {
 func TestAdminIngestOverHTTP(t *testing.T) {
 	e := newEnv(t)
 	plain := pattern(100000)
-	resp := e.do("POST", "/admin/files?id=h1&dataset=ds1&name=x.bin", adminToken, nil, bytes.NewReader(plain))
+	resp := do(e, "POST", "/admin/files?id=h1&dataset=ds1&name=x.bin", adminToken, nil, bytes.NewReader(plain))
 	if b := readAll(t, resp); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("ingest: %d %s", resp.StatusCode, b)
 	}
-	resp = e.do("POST", "/admin/files?id=h1&dataset=ds1", adminToken, nil, bytes.NewReader(plain))
+	resp = do(e, "POST", "/admin/files?id=h1&dataset=ds1", adminToken, nil, bytes.NewReader(plain))
 	if readAll(t, resp); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("duplicate ingest: %d", resp.StatusCode)
 	}
-	resp = e.do("POST", "/admin/files?id=../../x&dataset=ds1", adminToken, nil, bytes.NewReader(plain))
+	resp = do(e, "POST", "/admin/files?id=../../x&dataset=ds1", adminToken, nil, bytes.NewReader(plain))
 	if readAll(t, resp); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("traversal id: %d", resp.StatusCode)
 	}
-	resp = e.do("POST", "/admin/files?id=h2&dataset=ds1", "", nil, bytes.NewReader(plain))
+	resp = do(e, "POST", "/admin/files?id=h2&dataset=ds1", "", nil, bytes.NewReader(plain))
 	if readAll(t, resp); resp.StatusCode != 401 {
 		t.Fatalf("ingest without admin token: %d", resp.StatusCode)
 	}
 	c := newClient(t)
-	resp = e.do("GET", "/files/h1", e.token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
+	resp = do(e, "GET", "/files/h1", e.Token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
 	if got := decrypt(t, readAll(t, resp), c.id); !bytes.Equal(got, plain) {
 		t.Fatal("HTTP-ingested file does not round trip")
 	}
-	resp = e.do("DELETE", "/admin/files/h1", adminToken, nil, nil)
+	resp = do(e, "DELETE", "/admin/files/h1", adminToken, nil, nil)
 	if readAll(t, resp); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %d", resp.StatusCode)
 	}
-	resp = e.do("GET", "/files/h1", e.token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
+	resp = do(e, "GET", "/files/h1", e.Token("ds1"), map[string]string{"X-C4GH-Public-Key": c.pub}, nil)
 	if readAll(t, resp); resp.StatusCode != 404 {
 		t.Fatalf("deleted file: %d", resp.StatusCode)
 	}
