@@ -10,8 +10,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
