@@ -55,6 +55,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	a.log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", cfg.Database.Driver, "objects", cfg.Objects.Backend, "dev_issuer", a.dev != nil)
+	// The token command mints for this server's issuer URL: remember it.
+	if a.dev != nil {
+		os.WriteFile(filepath.Join(cfg.DataDir, servedURLFile), []byte(cfg.PublicURL+"\n"), 0o600)
+	}
 	printWelcome(stdout, cfg, a)
 	errc := make(chan error, 1)
 	go func() {
@@ -240,6 +244,13 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if c.publicURL == "" && c.listen == "" && os.Getenv("C4GH_SERVER_PUBLIC_URL") == "" && os.Getenv("C4GH_SERVER_LISTEN") == "" {
+		// Mint for the issuer URL of the server last started on this
+		// data directory.
+		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, servedURLFile)); err == nil {
+			cfg.PublicURL = strings.TrimSpace(string(b))
+		}
+	}
 	if !*cfg.Auth.DevIssuer {
 		return errors.New("the development issuer is disabled in this configuration")
 	}
@@ -255,6 +266,10 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintln(stdout, tok)
 	return nil
 }
+
+// servedURLFile, in the data directory, records the public URL of the
+// last server started on it, whose development issuer tokens must name.
+const servedURLFile = "served-url"
 
 type multiFlag []string
 

@@ -43,7 +43,6 @@ func (a *app) Close() {
 	}
 }
 
-
 func newLogger(cfg *Config, w io.Writer) (*slog.Logger, *slog.Logger, func() error, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(strings.ToUpper(orDefault(cfg.Log.Level, "info")))); err != nil {
