@@ -33,7 +33,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 	f := a.file
 	var plan *crypt4gh.RangePlan
 	status := http.StatusOK
-	var first, last int64
+	var firstByte, last int64
 	if rh := r.Header.Get("Range"); rh != "" {
 		start, end, ok, err := parseRange(rh, f.PlaintextSize)
 		if err != nil {
@@ -48,12 +48,16 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 				s.internalError(w, r, "planning range", err)
 				return
 			}
-			status, first, last = http.StatusPartialContent, start, end-1
+			status, firstByte, last = http.StatusPartialContent, start, end-1
 		}
 	}
 	hdr, ranges, err := s.reencrypt(r.Context(), f, rec, plan)
 	if err != nil {
 		s.reencryptError(w, r, a, err)
+		return
+	}
+	first, ok := s.openFirst(w, r, a, ranges)
+	if !ok {
 		return
 	}
 	s.auditDecision(r, a.ev, true, "granted")
@@ -70,16 +74,34 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", `W/"`+f.PlaintextSHA256+`"`)
 	h.Set("X-C4GH-Plaintext-Size", strconv.FormatInt(f.PlaintextSize, 10))
 	if status == http.StatusPartialContent {
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, last, f.PlaintextSize))
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", firstByte, last, f.PlaintextSize))
 	}
 	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
 	if _, err := w.Write(hdr); err != nil {
+		first.Close()
 		return
 	}
-	s.streamPayload(w, r, f, ranges)
+	s.streamPayload(w, r, f, ranges, first)
+}
+
+// openFirst opens the first payload range before any header is sent, so
+// an object store that is down gives a 503 rather than a cut stream.
+func (s *Server) openFirst(w http.ResponseWriter, r *http.Request, a access, ranges [][2]int64) (io.ReadCloser, bool) {
+	if len(ranges) == 0 {
+		return io.NopCloser(strings.NewReader("")), true
+	}
+	body, err := s.objects.GetRange(r.Context(), a.file.PayloadKey, ranges[0][0], ranges[0][1]-ranges[0][0])
+	if err != nil {
+		status, msg := storeStatus(err)
+		s.auditDecision(r, a.ev, false, "object store unavailable")
+		s.log.Warn("object store", "object", a.file.ID, "err", err, "request_id", requestID(r.Context()))
+		if status == http.StatusNotFound {
+			status, msg = http.StatusInternalServerError, "the object's payload is missing"
+		}
+		writeError(w, status, msg)
+		return nil, false
+	}
+	return body, true
 }
 
 // handleFileHeader serves the re-encrypted header alone, for clients that
@@ -146,13 +168,22 @@ func (s *Server) handlePayload(w http.ResponseWriter, r *http.Request) {
 			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, f.PayloadSize))
 		}
 	}
+	ranges := [][2]int64{{start, end}}
+	if r.Method == http.MethodHead || end == start {
+		ranges = nil
+	}
+	first, ok := s.openFirst(w, r, a, ranges)
+	if !ok {
+		return
+	}
 	s.auditDecision(r, a.ev, true, "granted")
 	h.Set("Content-Length", strconv.FormatInt(end-start, 10))
 	w.WriteHeader(status)
-	if r.Method == http.MethodHead || end == start {
+	if len(ranges) == 0 {
+		first.Close()
 		return
 	}
-	s.streamPayload(w, r, f, [][2]int64{{start, end}})
+	s.streamPayload(w, r, f, ranges, first)
 }
 
 func payloadETag(f store.File) string {
@@ -230,13 +261,17 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // the client then sees a truncated stream, which Crypt4GH detects (the
 // last segment does not authenticate or is missing). A client that stops
 // reading for StallTimeout is dropped.
-func (s *Server) streamPayload(w http.ResponseWriter, r *http.Request, f store.File, ranges [][2]int64) {
+func (s *Server) streamPayload(w http.ResponseWriter, r *http.Request, f store.File, ranges [][2]int64, first io.ReadCloser) {
 	rc := http.NewResponseController(w)
-	for _, pr := range ranges {
-		body, err := s.objects.GetRange(r.Context(), f.PayloadKey, pr[0], pr[1]-pr[0])
-		if err != nil {
-			s.log.Error("reading payload", "object", f.ID, "err", err, "request_id", requestID(r.Context()))
-			panic(http.ErrAbortHandler)
+	for i, pr := range ranges {
+		body := first
+		if i > 0 {
+			var err error
+			body, err = s.objects.GetRange(r.Context(), f.PayloadKey, pr[0], pr[1]-pr[0])
+			if err != nil {
+				s.log.Error("reading payload", "object", f.ID, "err", err, "request_id", requestID(r.Context()))
+				panic(http.ErrAbortHandler)
+			}
 		}
 		n, err := s.copyWithDeadline(w, rc, body, pr[1]-pr[0])
 		body.Close()
