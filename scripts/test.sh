@@ -7,6 +7,18 @@ cd "$(dirname "$0")/.."
 
 fuzztime=${FUZZTIME:-8s}
 
+# The real services the server and storage tests use: PostgreSQL, an S3
+# server (versitygw) and a SoftHSM2 token, with their state in one
+# directory, stopped when the tests end. C4GH_REQUIRE_SERVICES=1 (set by
+# up.sh) turns a missing service into a test failure, not a skip.
+services=${C4GH_SERVICES_DIR:-$(mktemp -d /tmp/c4gh-services.XXXXXX)}
+chmod 755 "$services"
+echo "== services ($services)"
+scripts/services/up.sh "$services"
+trap 'scripts/services/down.sh "$services"' EXIT
+# shellcheck disable=SC1091
+source "$services/env.sh"
+
 echo "== go vet"
 go vet ./...
 
@@ -17,7 +29,7 @@ if [ -n "$unformatted" ]; then
 fi
 
 echo "== tests (core packages with -race)"
-core=". ./internal/format ./internal/segment ./internal/keyfile ./internal/sshkey ./internal/bcryptpbkdf"
+core=". ./internal/format ./internal/segment ./internal/keyfile ./internal/sshkey ./internal/bcryptpbkdf ./internal/server ./internal/auth ./remote"
 go test -race -count=1 $core
 
 echo "== tests (everything)"
