@@ -238,4 +238,3 @@ func BenchmarkServerHtsgetTicket100Clients(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }
-
