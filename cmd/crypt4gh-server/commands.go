@@ -22,18 +22,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := start(ctx, fs, &c, args, 0, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	cfg := a.cfg
 	readHeader, err := parseDuration(cfg.Limits.ReadHeaderTimeout, 10*time.Second)
 	if err != nil {
 		return err
@@ -100,6 +94,23 @@ func printWelcome(w io.Writer, cfg *Config, a *app) {
 	fmt.Fprintf(w, "Download, decrypted locally with an ephemeral key:\n  C4GH_TOKEN=$(cat token.txt) crypt4gh download --plain-http -o sample1.bam drs://%s/sample1\n", strings.TrimPrefix(strings.TrimPrefix(cfg.PublicURL, "http://"), "https://"))
 }
 
+// start parses a command's flags (fs holds c's and the command's own),
+// checks it got nargs arguments, loads the configuration and opens the
+// stores and keys it describes.
+func start(ctx context.Context, fs *flag.FlagSet, c *commonFlags, args []string, nargs int, stderr io.Writer) (*app, error) {
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return nil, err
+	}
+	if fs.NArg() != nargs {
+		return nil, usageError{fmt.Errorf("%s takes %d argument(s), got %d", fs.Name(), nargs, fs.NArg())}
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	return openApp(ctx, cfg, stderr)
+}
+
 // ingestFlags are shared by ingest and register.
 type ingestFlags struct {
 	commonFlags
@@ -151,17 +162,12 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	var f ingestFlags
 	f.register(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("give exactly one file to ingest")}
-	}
-	req, err := f.request()
+	a, err := start(ctx, fs, &f.commonFlags, args, 1, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, err := f.load()
+	defer a.Close()
+	req, err := f.request()
 	if err != nil {
 		return err
 	}
@@ -178,11 +184,6 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		req.Name = filepath.Base(fs.Arg(0))
 	}
 	req.Body, req.Size = file, st.Size()
-	a, err := openApp(ctx, cfg, stderr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
 	obj, err := a.srv.Ingest(ctx, req)
 	if err != nil {
 		return ingestResult(err)
@@ -196,25 +197,15 @@ func cmdRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var f ingestFlags
 	f.register(fs)
 	del := fs.Bool("delete-source", false, "delete the source object once registered")
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("give exactly one object key")}
-	}
-	req, err := f.request()
-	if err != nil {
-		return err
-	}
-	cfg, err := f.load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := start(ctx, fs, &f.commonFlags, args, 1, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	req, err := f.request()
+	if err != nil {
+		return err
+	}
 	if req.Name == "" {
 		req.Name = filepath.Base(fs.Arg(0))
 	}
@@ -281,14 +272,7 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c commonFlags
 	c.register(fs)
 	grace := fs.Duration("grace", 24*time.Hour, "leave objects younger than this (ingests in progress)")
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := start(ctx, fs, &c, args, 0, stderr)
 	if err != nil {
 		return err
 	}
@@ -305,17 +289,7 @@ func cmdDelete(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usageError{errors.New("give exactly one id")}
-	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := start(ctx, fs, &c, args, 1, stderr)
 	if err != nil {
 		return err
 	}
@@ -327,14 +301,7 @@ func cmdRotate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("rotate", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	cfg, err := c.load()
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, stderr)
+	a, err := start(ctx, fs, &c, args, 0, stderr)
 	if err != nil {
 		return err
 	}

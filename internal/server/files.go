@@ -22,11 +22,7 @@ const crypt4ghMediaType = "application/vnd.ga4gh.crypt4gh"
 // range of it, as a Crypt4GH stream for the requester's key: a new header,
 // then the stored payload segments unchanged.
 func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
-	a, ok := s.authorize(w, r, "download", r.PathValue("id"), nil, writeError)
-	if !ok {
-		return
-	}
-	rec, ok := s.withKey(w, r, &a, writeError)
+	a, rec, ok := s.authorizeWithKey(w, r, "download")
 	if !ok {
 		return
 	}
@@ -104,14 +100,21 @@ func (s *Server) openFirst(w http.ResponseWriter, r *http.Request, a access, ran
 	return body, true
 }
 
+// authorizeWithKey authorises a /files/{id} request and parses the
+// requester's key: the two checks every response sealed for a key needs.
+func (s *Server) authorizeWithKey(w http.ResponseWriter, r *http.Request, action string) (access, crypt4gh.Recipient, bool) {
+	a, ok := s.authorize(w, r, action, r.PathValue("id"), nil, writeError)
+	if !ok {
+		return a, nil, false
+	}
+	rec, ok := s.withKey(w, r, &a, writeError)
+	return a, rec, ok
+}
+
 // handleFileHeader serves the re-encrypted header alone, for clients that
 // fetch the payload themselves (random access over /payload).
 func (s *Server) handleFileHeader(w http.ResponseWriter, r *http.Request) {
-	a, ok := s.authorize(w, r, "header", r.PathValue("id"), nil, writeError)
-	if !ok {
-		return
-	}
-	rec, ok := s.withKey(w, r, &a, writeError)
+	a, rec, ok := s.authorizeWithKey(w, r, "header")
 	if !ok {
 		return
 	}
