@@ -359,16 +359,25 @@ const GenomicsEnvVar = "CRYPT4GH_GENOMICS"
 // beside the module root. A missing directory fails the test.
 func GenomicsDir(tb testing.TB) string {
 	tb.Helper()
+	dir, err := FindGenomics()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// FindGenomics is GenomicsDir for callers without a testing.TB (TestMain).
+func FindGenomics() (string, error) {
 	dir := os.Getenv(GenomicsEnvVar)
 	if dir == "" {
 		vectors, err := find()
 		if err != nil {
-			tb.Fatalf("testvectors: %v (set %s to the genomics directory)", err, GenomicsEnvVar)
+			return "", fmt.Errorf("testvectors: %v (set %s to the genomics directory)", err, GenomicsEnvVar)
 		}
 		dir = filepath.Join(filepath.Dir(vectors), "testdata", "genomics")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "htsnexus_test_NA12878.bam")); err != nil {
-		tb.Fatalf("testvectors: genomics test files not found in %s (set %s)", dir, GenomicsEnvVar)
+		return "", fmt.Errorf("testvectors: genomics test files not found in %s (set %s)", dir, GenomicsEnvVar)
 	}
-	return dir
+	return dir, nil
 }
