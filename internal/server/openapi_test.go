@@ -100,10 +100,20 @@ func (d *apiDoc) paths() map[string]any {
 	return p
 }
 
-// operation returns the operation object of method on a path template.
+// operation returns the operation object that serves method on a path
+// template.
 func (d *apiDoc) operation(path, method string) map[string]any {
-	item, _ := d.paths()[path].(map[string]any)
+	return d.operationOf(asMap(d.paths()[path]), method)
+}
+
+// operationOf returns the operation of a path item that serves method.
+// As in Go's ServeMux, a GET operation also serves HEAD unless the path
+// has its own HEAD operation.
+func (d *apiDoc) operationOf(item map[string]any, method string) map[string]any {
 	op, _ := item[strings.ToLower(method)].(map[string]any)
+	if op == nil && method == "HEAD" {
+		op, _ = item["get"].(map[string]any)
+	}
 	return op
 }
 
@@ -624,7 +634,7 @@ func (d *apiDoc) matchTemplate(method, path string) string {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	best, bestLiterals := "", -1
 	for tmpl, item := range d.paths() {
-		if _, ok := asMap(item)[strings.ToLower(method)]; !ok {
+		if d.operationOf(asMap(item), method) == nil {
 			continue
 		}
 		tsegs := strings.Split(strings.Trim(tmpl, "/"), "/")
@@ -828,6 +838,7 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 		{name: "file", method: "GET", path: "/files/obj1", token: pass, key: true, want: 200, wantHeader: map[string]string{"X-C4GH-Plaintext-Size": "100000"}},
 		{name: "file range", method: "GET", path: "/files/obj1", token: pass, key: true, hdr: map[string]string{"Range": "bytes=70000-70099"}, want: 206, wantHeader: map[string]string{"Content-Range": "bytes 70000-70099/100000"}},
 		{name: "file range past end", method: "GET", path: "/files/obj1", token: pass, key: true, hdr: map[string]string{"Range": "bytes=100000-"}, want: 416, wantHeader: map[string]string{"Content-Range": "bytes */100000"}},
+		{name: "file head", method: "HEAD", path: "/files/obj1", token: pass, key: true, want: 200, wantHeader: map[string]string{"X-C4GH-Plaintext-Size": "100000"}},
 		{name: "file alias key header", method: "GET", path: "/files/obj1", token: pass, hdr: map[string]string{"Htsget-Context-Public-Key": e.pubKey}, want: 200},
 		{name: "file two keys", method: "GET", path: "/files/obj1", token: pass, key: true, hdr: map[string]string{"Crypt4Gh-Pubkey": base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))}, want: 400},
 		{name: "file no key", method: "GET", path: "/files/obj1", token: pass, want: 400},

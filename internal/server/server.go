@@ -193,7 +193,16 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", rid)
-		r = r.WithContext(context.WithValue(r.Context(), ridKey{}, rid))
+		ctx := context.WithValue(r.Context(), ridKey{}, rid)
+		if !streamingRoutes[route] {
+			// Metadata requests are bounded; downloads and uploads are
+			// bounded by the stall timeout instead, since a large file
+			// may take hours.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.limits.RequestTimeout)
+			defer cancel()
+		}
+		r = r.WithContext(ctx)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -210,6 +219,9 @@ func (s *Server) instrument(route string, h http.Handler) http.Handler {
 		h.ServeHTTP(sw, r)
 	})
 }
+
+// streamingRoutes move file bodies; they are not cut by RequestTimeout.
+var streamingRoutes = map[string]bool{"files": true, "files_payload": true, "admin_ingest": true}
 
 type ridKey struct{}
 

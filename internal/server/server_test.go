@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -601,4 +603,84 @@ func TestAdminIngestOverHTTP(t *testing.T) {
 
 func ingestReq(id string, data, index []byte, indexFormat string) server.IngestRequest {
 	return server.IngestRequest{ID: id, Dataset: "genomics", Body: bytes.NewReader(data), Size: int64(len(data)), Index: index, IndexFormat: indexFormat}
+}
+
+// TestRegisterAndRotate registers a Crypt4GH file already in the object
+// store, then rotates the archive key: a server holding the new key first
+// and the old one second still serves it, Rotate re-seals the header, and
+// a server with only the new key serves it afterwards.
+func TestRegisterAndRotate(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	plain := pattern(3*crypt4gh.SegmentSize + 11)
+	var enc bytes.Buffer
+	w, _ := crypt4gh.Encrypt(&enc, e.Archive.Recipient())
+	w.Write(plain)
+	w.Close()
+	if err := e.Objects.Put(ctx, "incoming/x.c4gh", bytes.NewReader(enc.Bytes()), int64(enc.Len())); err != nil {
+		t.Fatal(err)
+	}
+	f, err := e.Server.Register(ctx, server.IngestRequest{ID: "reg1", Dataset: "ds1"}, "incoming/x.c4gh", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.PlaintextSHA256 != sha256hex(string(plain)) {
+		t.Fatal("register recorded the wrong checksum")
+	}
+	if _, err := e.Objects.Stat(ctx, "incoming/x.c4gh"); err == nil {
+		t.Fatal("register -delete-source left the source")
+	}
+	if _, err := e.Server.Register(ctx, server.IngestRequest{ID: "reg2", Dataset: "ds1"}, "payload/reg1/nope", false); err == nil {
+		t.Fatal("registering a missing object succeeded")
+	}
+
+	newKey, _ := crypt4gh.GenerateX25519Identity()
+	serve := func(keys ...*crypt4gh.X25519Identity) *httptest.Server {
+		var ak []server.ArchiveKey
+		for _, k := range keys {
+			ak = append(ak, server.ArchiveKey{Identity: k, Public: k.PublicKey()})
+		}
+		ring, err := server.NewKeyring(ak...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verifier, _ := auth.NewVerifier(auth.Config{Issuers: []auth.TrustedIssuer{e.Dev.Trusted()}})
+		srv, err := server.New(server.Options{PublicURL: "http://x", DB: e.DB, Objects: e.Objects, Keys: ring, Auth: verifier,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		if len(keys) == 2 {
+			n, err := srv.Rotate(ctx)
+			if err != nil || n != 1 {
+				t.Fatalf("rotate re-sealed %d headers (%v), want 1", n, err)
+			}
+		}
+		return hs
+	}
+	c := newClient(t)
+	get := func(hs *httptest.Server) (int, []byte) {
+		req, _ := http.NewRequest("GET", hs.URL+"/files/reg1", nil)
+		req.Header.Set("Authorization", "Bearer "+e.Token("ds1"))
+		req.Header.Set("X-C4GH-Public-Key", c.pub)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(t, resp)
+	}
+	if code, _ := get(serve(newKey)); code != http.StatusInternalServerError {
+		t.Fatalf("a server without the old key: %d, want 500 (key not configured)", code)
+	}
+	serve(newKey, e.Archive) // rotates
+	code, body := get(serve(newKey))
+	if code != 200 || !bytes.Equal(decrypt(t, body, c.id), plain) {
+		t.Fatalf("after rotation, the new key alone: %d", code)
+	}
+	f, _ = e.DB.Get(ctx, "reg1")
+	if f.KeyID != server.KeyIDOf(newKey.PublicKey()) {
+		t.Fatalf("key id after rotation %q", f.KeyID)
+	}
 }
