@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/store"
@@ -299,6 +300,7 @@ func (s *Server) handleDRSBulkAccess(w http.ResponseWriter, r *http.Request) {
 	}
 	resolved := []bulkURL{}
 	failed := map[int][]string{}
+	resolvedObjects := 0
 	for _, req := range body.BulkAcc {
 		f, status := s.bulkAuthorize(r, "drs_access", req.ID, body.Passports)
 		if status == http.StatusUnauthorized {
@@ -309,18 +311,26 @@ func (s *Server) handleDRSBulkAccess(w http.ResponseWriter, r *http.Request) {
 			failed[status] = append(failed[status], req.ID)
 			continue
 		}
-		for _, acc := range req.AccessIDs {
+		// An object counts as resolved when every access id it asks for
+		// resolves; each access id is answered once.
+		unknown := false
+		for _, acc := range slices.Compact(slices.Sorted(slices.Values(req.AccessIDs))) {
 			if acc != accessIDCrypt4GH {
-				failed[http.StatusNotFound] = append(failed[http.StatusNotFound], req.ID)
+				unknown = true
 				continue
 			}
 			u := s.accessURLFor(r, f)
 			resolved = append(resolved, bulkURL{ObjectID: f.ID, AccessID: acc, URL: u.URL, Headers: u.Headers})
 		}
+		if unknown || len(req.AccessIDs) == 0 {
+			failed[http.StatusNotFound] = append(failed[http.StatusNotFound], req.ID)
+		} else {
+			resolvedObjects++
+		}
 	}
 	writeJSON(w, http.StatusOK, "", map[string]any{
 		"summary": map[string]int{
-			"requested": len(body.BulkAcc), "resolved": len(resolved), "unresolved": len(body.BulkAcc) - len(resolved),
+			"requested": len(body.BulkAcc), "resolved": resolvedObjects, "unresolved": len(body.BulkAcc) - resolvedObjects,
 		},
 		"resolved_drs_object_access_urls": resolved,
 		"unresolved_drs_objects":          groupUnresolved(failed),

@@ -52,7 +52,11 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		s.reencryptError(w, r, a, err)
 		return
 	}
-	first, ok := s.openFirst(w, r, a, ranges)
+	toOpen := ranges
+	if r.Method == http.MethodHead {
+		toOpen = nil
+	}
+	first, ok := s.openFirst(w, r, a, toOpen)
 	if !ok {
 		return
 	}
@@ -73,6 +77,10 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", firstByte, last, f.PlaintextSize))
 	}
 	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		first.Close()
+		return
+	}
 	if _, err := w.Write(hdr); err != nil {
 		first.Close()
 		return
@@ -235,6 +243,12 @@ func (s *Server) reencrypt(ctx context.Context, f store.File, rec crypt4gh.Recip
 // is unavailable (an HSM that went away), or the stored header is broken.
 func (s *Server) reencryptError(w http.ResponseWriter, r *http.Request, a access, err error) {
 	switch {
+	case isKeyOutage(err):
+		// An archive key failed (an HSM that went away, a PIN that
+		// expired), as opposed to no key fitting: retry later.
+		s.auditDecision(r, a.ev, false, "archive key unavailable")
+		s.log.Error("archive key unavailable", "object", a.file.ID, "err", err, "request_id", requestID(r.Context()))
+		writeError(w, http.StatusServiceUnavailable, "the archive key is temporarily unavailable")
 	case errors.Is(err, crypt4gh.ErrUnsupported), errors.Is(err, crypt4gh.ErrMalformedKey):
 		s.auditDecision(r, a.ev, false, "key not usable for this file")
 		writeError(w, http.StatusBadRequest, "the public key cannot be used for this file: "+err.Error())
@@ -247,6 +261,13 @@ func (s *Server) reencryptError(w http.ResponseWriter, r *http.Request, a access
 		s.log.Error("re-encrypting header", "object", a.file.ID, "err", err, "request_id", requestID(r.Context()))
 		writeError(w, http.StatusServiceUnavailable, "header re-encryption failed")
 	}
+}
+
+// isKeyOutage reports whether an archive key failed (an HSM that went
+// away, a PIN that expired), as opposed to no key fitting the header.
+func isKeyOutage(err error) bool {
+	var nm *crypt4gh.NoIdentityMatchError
+	return errors.As(err, &nm) && len(nm.Errors) > 0
 }
 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {

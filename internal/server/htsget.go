@@ -230,6 +230,9 @@ func (s *Server) handleHtsget(kind string) http.HandlerFunc {
 				writeHtsgetError(w, http.StatusNotFound, err.Error())
 			case errors.Is(err, htsget.ErrInvalidRange):
 				writeHtsgetErrorKind(w, http.StatusBadRequest, "InvalidRange", err.Error())
+			case isKeyOutage(err):
+				s.log.Error("archive key unavailable", "object", f.ID, "err", err, "request_id", requestID(r.Context()))
+				writeHtsgetError(w, http.StatusServiceUnavailable, "the archive key is temporarily unavailable")
 			default:
 				status, msg := storeStatus(err)
 				if status == http.StatusInternalServerError {

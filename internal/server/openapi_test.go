@@ -262,10 +262,14 @@ func TestOpenAPIStructure(t *testing.T) {
 		}
 	}
 
-	// Every $ref anywhere in the document resolves.
-	var walk func(string, any)
-	walk = func(at string, v any) {
+	// Every $ref anywhere in the document resolves, no value is null (an
+	// unquoted comma in a YAML flow mapping makes a stray null key), and
+	// schemas use only schema keywords.
+	var walk func(at string, v any, isSchema bool)
+	walk = func(at string, v any, isSchema bool) {
 		switch v := v.(type) {
+		case nil:
+			t.Errorf("at %s: null value (an unquoted ', ' or ': ' in a flow mapping?)", at)
 		case map[string]any:
 			if ref, ok := v["$ref"].(string); ok {
 				if _, err := d.lookup(ref); err != nil {
@@ -273,15 +277,45 @@ func TestOpenAPIStructure(t *testing.T) {
 				}
 			}
 			for k, c := range v {
-				walk(at+"/"+k, c)
+				childIsSchema := k == "schema" || at == "#/components/schemas"
+				if isSchema {
+					if !schemaKeywords[k] && !strings.HasPrefix(k, "x-") {
+						t.Errorf("at %s: %q is not a schema keyword", at, k)
+					}
+					switch k {
+					case "items", "additionalProperties", "not":
+						childIsSchema = true
+					case "properties":
+						for name, ps := range asMap(c) {
+							walk(at+"/properties/"+name, ps, true)
+						}
+						continue
+					case "example", "default", "enum":
+						continue
+					}
+				}
+				walk(at+"/"+k, c, childIsSchema)
 			}
 		case []any:
 			for i, c := range v {
-				walk(at+"/"+strconv.Itoa(i), c)
+				walk(at+"/"+strconv.Itoa(i), c, isSchema && strings.HasSuffix(at, "Of"))
 			}
 		}
 	}
-	walk("#", d.root)
+	walk("#", d.root, false)
+}
+
+// schemaKeywords are the keywords of an OpenAPI 3.0 Schema Object.
+var schemaKeywords = map[string]bool{
+	"$ref": true, "title": true, "description": true, "type": true, "format": true,
+	"properties": true, "required": true, "items": true, "additionalProperties": true,
+	"enum": true, "example": true, "default": true, "nullable": true, "readOnly": true,
+	"writeOnly": true, "deprecated": true, "minimum": true, "maximum": true,
+	"exclusiveMinimum": true, "exclusiveMaximum": true, "multipleOf": true,
+	"minLength": true, "maxLength": true, "pattern": true, "minItems": true,
+	"maxItems": true, "uniqueItems": true, "minProperties": true, "maxProperties": true,
+	"allOf": true, "anyOf": true, "oneOf": true, "not": true, "discriminator": true,
+	"xml": true, "externalDocs": true,
 }
 
 // registeredRoute is one pattern from routes(): "METHOD /path", and

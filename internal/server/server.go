@@ -347,6 +347,10 @@ func (s *Server) handlePublicKey(w http.ResponseWriter, r *http.Request) {
 
 // checkAdmin authorises an /admin request by its bearer token.
 func (s *Server) checkAdmin(w http.ResponseWriter, r *http.Request, action string) bool {
+	object := r.PathValue("id")
+	if object == "" {
+		object = r.URL.Query().Get("id")
+	}
 	tok := bearerToken(r)
 	ok := false
 	if tok != "" {
@@ -361,7 +365,7 @@ func (s *Server) checkAdmin(w http.ResponseWriter, r *http.Request, action strin
 	if !ok {
 		reason = "missing or unknown admin token"
 	}
-	s.auditDecision(r, accessEvent{Action: action, Subject: "admin"}, ok, reason)
+	s.auditDecision(r, accessEvent{Action: action, Subject: "admin", Object: object}, ok, reason)
 	if !ok {
 		writeError(w, http.StatusUnauthorized, reason)
 	}

@@ -684,3 +684,39 @@ func TestRegisterAndRotate(t *testing.T) {
 		t.Fatalf("key id after rotation %q", f.KeyID)
 	}
 }
+
+// failingAgreement is an archive key whose token has gone away.
+type failingAgreement struct{ pub []byte }
+
+func (f failingAgreement) PublicKey() []byte                  { return f.pub }
+func (f failingAgreement) X25519(peer []byte) ([]byte, error) { return nil, errors.New("token removed") }
+
+// TestArchiveKeyOutage: when the key store fails (an HSM that went away),
+// requests get 503 to retry, not 500 or a misleading "no key".
+func TestArchiveKeyOutage(t *testing.T) {
+	e := newEnv(t)
+	e.Ingest("k1", "ds1", pattern(1000), nil, "")
+	id, err := crypt4gh.NewKeyAgreementIdentity(failingAgreement{pub: e.Archive.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, _ := server.NewKeyring(server.ArchiveKey{Identity: id, Public: e.Archive.PublicKey()})
+	verifier, _ := auth.NewVerifier(auth.Config{Issuers: []auth.TrustedIssuer{e.Dev.Trusted()}})
+	srv, err := server.New(server.Options{PublicURL: "http://x", DB: e.DB, Objects: e.Objects, Keys: ring, Auth: verifier,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	req, _ := http.NewRequest("GET", hs.URL+"/files/k1", nil)
+	req.Header.Set("Authorization", "Bearer "+e.Token("ds1"))
+	req.Header.Set("X-C4GH-Public-Key", newClient(t).pub)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("status %d %s, want 503 with Retry-After", resp.StatusCode, body)
+	}
+}
