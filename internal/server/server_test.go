@@ -688,8 +688,10 @@ func TestRegisterAndRotate(t *testing.T) {
 // failingAgreement is an archive key whose token has gone away.
 type failingAgreement struct{ pub []byte }
 
-func (f failingAgreement) PublicKey() []byte                  { return f.pub }
-func (f failingAgreement) X25519(peer []byte) ([]byte, error) { return nil, errors.New("token removed") }
+func (f failingAgreement) PublicKey() []byte { return f.pub }
+func (f failingAgreement) X25519(peer []byte) ([]byte, error) {
+	return nil, errors.New("token removed")
+}
 
 // TestArchiveKeyOutage: when the key store fails (an HSM that went away),
 // requests get 503 to retry, not 500 or a misleading "no key".
