@@ -14,7 +14,9 @@ run() { go test -run '^$' -bench "$1" -benchtime "$2" -count 5 ./internal/server
 run 'ServerDownload$|LoopbackBaseline$' 3x
 run 'ServerHeaderReencrypt$|HeaderReencryptLibrary$' 300x
 run 'ServerHtsgetTicket100Clients$' 3000x
-echo "== medians"
-awk '/^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); for (i=3; i<=NF; i+=2) { v[name" "$(i+1)] = v[name" "$(i+1)] " " $i } }
-  END { for (k in v) { n=split(v[k], a, " "); asort(a); printf "%-50s %s\n", k, a[int((n+1)/2)] } }' "$out" | sort
+echo "== medians of 5"
+# One line per (benchmark, unit, value); the median is the middle value.
+awk '/^Benchmark/ { name=$1; sub(/-[0-9]+$/, "", name); for (i=3; i<NF; i+=2) print name, $(i+1), $i }' "$out" |
+  sort -k1,1 -k2,2 -k3,3g |
+  awk '{ k=$1" "$2; v[k]=v[k]" "$3; n[k]++ } END { for (k in v) { split(substr(v[k],2), a, " "); print k, a[int((n[k]+1)/2)] } }' | sort
 rm -f "$out"

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -58,6 +59,11 @@ type keySet struct {
 	// their own; unlike a mutex, waiting respects the request context.
 	lock chan struct{}
 
+	// mu guards the fields below. Holders of lock take it to write; the
+	// common case (keys known and fresh) only reads under it, so
+	// concurrent requests do not queue behind one another on lock, which
+	// on a loaded machine makes a convoy.
+	mu        sync.RWMutex
 	static    bool // keys were provisioned out of band; never fetch
 	keys      []publicKey
 	fetched   time.Time // last successful fetch
@@ -100,12 +106,18 @@ func (c *keyCache) get(ctx context.Context, jku, kid, alg string) (jwt.Verificat
 		// Unreachable: callers pass only allow-listed JKUs.
 		return jwt.VerificationKeySet{}, unauthorized("untrusted jku", fmt.Errorf("jku %q has no key set", jku))
 	}
+	if ks, ok := c.fastGet(s, kid, alg); ok {
+		return ks, nil
+	}
 	select {
 	case s.lock <- struct{}{}:
 	case <-ctx.Done():
 		return jwt.VerificationKeySet{}, keysUnavailable(ctx.Err())
 	}
 	defer func() { <-s.lock }()
+	// Only lock holders write the fields, so reading them here needs no
+	// RLock; writes take mu so fastGet never sees a torn update. The
+	// fetch itself runs without mu, so fastGet is never held up by it.
 
 	unknown := func() (jwt.VerificationKeySet, *Error) {
 		return jwt.VerificationKeySet{}, unauthorized("unknown signing key", fmt.Errorf("no %s key with kid %q at %s", alg, clip(kid), jku))
@@ -135,15 +147,30 @@ func (c *keyCache) get(ctx context.Context, jku, kid, alg string) (jwt.Verificat
 	if err != nil {
 		// A request that gave up is no evidence against the issuer.
 		if ctx.Err() == nil {
+			s.mu.Lock()
 			s.attempted, s.lastErr = now, err
+			s.mu.Unlock()
 		}
 		return jwt.VerificationKeySet{}, keysUnavailable(err)
 	}
+	s.mu.Lock()
 	s.keys, s.fetched, s.attempted, s.lastErr = keys, now, now, nil
+	s.mu.Unlock()
 	if ks, ok := s.match(kid, alg); ok {
 		return ks, nil
 	}
 	return unknown()
+}
+
+// fastGet answers from a static or fresh set holding the key, without
+// taking the fetch lock.
+func (c *keyCache) fastGet(s *keySet, kid, alg string) (jwt.VerificationKeySet, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.static && (s.fetched.IsZero() || c.now().Sub(s.fetched) >= c.ttl) {
+		return jwt.VerificationKeySet{}, false
+	}
+	return s.match(kid, alg)
 }
 
 func (s *keySet) match(kid, alg string) (jwt.VerificationKeySet, bool) {
