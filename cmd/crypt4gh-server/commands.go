@@ -16,6 +16,7 @@ import (
 
 	"github.com/crypt4gh-go/crypt4gh/internal/pkcs11key"
 	"github.com/crypt4gh-go/crypt4gh/internal/server"
+	"github.com/crypt4gh-go/crypt4gh/internal/store"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -127,11 +128,16 @@ func (f *ingestFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.indexFormat, "index-format", "", "index format (default: from the index file's extension)")
 }
 
-func (f *ingestFlags) request() (server.IngestRequest, error) {
+// request builds the ingest request for source (a file path or an object
+// key, whose base name is the default display name).
+func (f *ingestFlags) request(source string) (server.IngestRequest, error) {
 	if f.dataset == "" {
 		return server.IngestRequest{}, usageError{errors.New("-dataset is required")}
 	}
 	req := server.IngestRequest{ID: f.id, Dataset: f.dataset, Name: f.name, Format: f.format, IndexFormat: f.indexFormat}
+	if req.Name == "" {
+		req.Name = filepath.Base(source)
+	}
 	if f.index != "" {
 		b, err := os.ReadFile(f.index)
 		if err != nil {
@@ -150,12 +156,18 @@ func printObject(w io.Writer, v any) {
 	fmt.Fprintf(w, "%s\n", b)
 }
 
-func ingestResult(err error) error {
+// reportIngest prints an archived file, or maps an id conflict to its
+// exit code.
+func reportIngest(w io.Writer, obj store.File, err error) error {
 	var ie *server.IngestError
 	if errors.As(err, &ie) && ie.Conflict {
 		return conflictError{err}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	printObject(w, map[string]any{"id": obj.ID, "dataset": obj.Dataset, "size": obj.PlaintextSize, "sha256": obj.PlaintextSHA256, "format": obj.Format, "indexed": obj.IndexKey != ""})
+	return nil
 }
 
 func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -167,7 +179,7 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer a.Close()
-	req, err := f.request()
+	req, err := f.request(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -180,16 +192,9 @@ func cmdIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if req.Name == "" {
-		req.Name = filepath.Base(fs.Arg(0))
-	}
 	req.Body, req.Size = file, st.Size()
 	obj, err := a.srv.Ingest(ctx, req)
-	if err != nil {
-		return ingestResult(err)
-	}
-	printObject(stdout, map[string]any{"id": obj.ID, "dataset": obj.Dataset, "size": obj.PlaintextSize, "sha256": obj.PlaintextSHA256, "format": obj.Format, "indexed": obj.IndexKey != ""})
-	return nil
+	return reportIngest(stdout, obj, err)
 }
 
 func cmdRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -202,19 +207,12 @@ func cmdRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer a.Close()
-	req, err := f.request()
+	req, err := f.request(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if req.Name == "" {
-		req.Name = filepath.Base(fs.Arg(0))
-	}
 	obj, err := a.srv.Register(ctx, req, fs.Arg(0), *del)
-	if err != nil {
-		return ingestResult(err)
-	}
-	printObject(stdout, map[string]any{"id": obj.ID, "dataset": obj.Dataset, "size": obj.PlaintextSize, "sha256": obj.PlaintextSHA256})
-	return nil
+	return reportIngest(stdout, obj, err)
 }
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -42,31 +42,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	switch cmd {
-	case "serve":
-		err = cmdServe(ctx, args, stdout, stderr)
-	case "ingest":
-		err = cmdIngest(ctx, args, stdout, stderr)
-	case "register":
-		err = cmdRegister(ctx, args, stdout, stderr)
-	case "token":
-		err = cmdToken(ctx, args, stdout, stderr)
-	case "sweep":
-		err = cmdSweep(ctx, args, stdout, stderr)
-	case "delete":
-		err = cmdDelete(ctx, args, stdout, stderr)
-	case "rotate":
-		err = cmdRotate(ctx, args, stdout, stderr)
-	case "pkcs11":
-		err = cmdPKCS11(ctx, args, stdout, stderr)
-	case "help", "-h", "--help":
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return exitOK
-	default:
+	}
+	command, ok := commands[cmd]
+	if !ok {
 		fmt.Fprintf(stderr, "crypt4gh-server: unknown command %q\n\n%s", cmd, usage)
 		return exitUsage
 	}
+	err := command(ctx, args, stdout, stderr)
 	if err == nil {
 		return exitOK
 	}
@@ -83,6 +68,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitConflict
 	}
 	return exitError
+}
+
+// commands maps each subcommand to its function.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"serve": cmdServe, "ingest": cmdIngest, "register": cmdRegister, "token": cmdToken,
+	"sweep": cmdSweep, "delete": cmdDelete, "rotate": cmdRotate, "pkcs11": cmdPKCS11,
 }
 
 type usageError struct{ error }
