@@ -262,13 +262,7 @@ func (d *DB) Get(ctx context.Context, id string) (store.File, error) {
 
 // List implements store.HeaderDB.
 func (d *DB) List(ctx context.Context, dataset, after string, limit int) ([]store.File, error) {
-	if err := rowcheck.Limit(limit); err != nil {
-		return nil, err
-	}
-	if err := rowcheck.Text("dataset", dataset); err != nil {
-		return nil, err
-	}
-	if err := rowcheck.Text("after", after); err != nil {
+	if err := rowcheck.ListArgs(dataset, after, limit); err != nil {
 		return nil, err
 	}
 	var rows pgx.Rows
@@ -284,15 +278,8 @@ func (d *DB) List(ctx context.Context, dataset, after string, limit int) ([]stor
 		return nil, d.mapErr(ctx, "listing files", err)
 	}
 	defer rows.Close()
-	var out []store.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, d.mapErr(ctx, "listing files", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcheck.Collect(rows, func(r rowcheck.Rows) (store.File, error) { return scanFile(r) })
+	if err != nil {
 		return nil, d.mapErr(ctx, "listing files", err)
 	}
 	return out, nil
@@ -300,10 +287,7 @@ func (d *DB) List(ctx context.Context, dataset, after string, limit int) ([]stor
 
 // UpdateHeader implements store.HeaderDB.
 func (d *DB) UpdateHeader(ctx context.Context, id string, header []byte, keyID string) error {
-	if err := store.ValidKey(id); err != nil {
-		return err
-	}
-	if err := rowcheck.Text("key id", keyID); err != nil {
+	if err := rowcheck.UpdateArgs(id, keyID); err != nil {
 		return err
 	}
 	tag, err := d.pool.Exec(ctx, `UPDATE c4gh_files SET header = $1, key_id = $2 WHERE id = $3`,

@@ -218,13 +218,7 @@ func (d *DB) Get(ctx context.Context, id string) (store.File, error) {
 // List implements store.HeaderDB. SQLite compares TEXT with memcmp, which
 // is Go's string order.
 func (d *DB) List(ctx context.Context, dataset, after string, limit int) ([]store.File, error) {
-	if err := rowcheck.Limit(limit); err != nil {
-		return nil, err
-	}
-	if err := rowcheck.Text("dataset", dataset); err != nil {
-		return nil, err
-	}
-	if err := rowcheck.Text("after", after); err != nil {
+	if err := rowcheck.ListArgs(dataset, after, limit); err != nil {
 		return nil, err
 	}
 	var rows *sql.Rows
@@ -240,15 +234,8 @@ func (d *DB) List(ctx context.Context, dataset, after string, limit int) ([]stor
 		return nil, d.mapErr(ctx, "listing files", err)
 	}
 	defer rows.Close()
-	var out []store.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, d.mapErr(ctx, "listing files", err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := rowcheck.Collect(rows, func(r rowcheck.Rows) (store.File, error) { return scanFile(r) })
+	if err != nil {
 		return nil, d.mapErr(ctx, "listing files", err)
 	}
 	return out, nil
@@ -256,10 +243,7 @@ func (d *DB) List(ctx context.Context, dataset, after string, limit int) ([]stor
 
 // UpdateHeader implements store.HeaderDB.
 func (d *DB) UpdateHeader(ctx context.Context, id string, header []byte, keyID string) error {
-	if err := store.ValidKey(id); err != nil {
-		return err
-	}
-	if err := rowcheck.Text("key id", keyID); err != nil {
+	if err := rowcheck.UpdateArgs(id, keyID); err != nil {
 		return err
 	}
 	res, err := d.db.ExecContext(ctx, `UPDATE files SET header = ?, key_id = ? WHERE id = ?`,

@@ -67,3 +67,44 @@ func CreatedAt(t time.Time) time.Time {
 	}
 	return t.UTC().Truncate(time.Microsecond)
 }
+
+// ListArgs checks the arguments of List.
+func ListArgs(dataset, after string, limit int) error {
+	if err := Limit(limit); err != nil {
+		return err
+	}
+	if err := Text("dataset", dataset); err != nil {
+		return err
+	}
+	return Text("after", after)
+}
+
+// UpdateArgs checks the arguments of UpdateHeader.
+func UpdateArgs(id, keyID string) error {
+	if err := store.ValidKey(id); err != nil {
+		return err
+	}
+	return Text("key id", keyID)
+}
+
+// Rows is what both database drivers' result sets offer (pgx.Rows and
+// *sql.Rows).
+type Rows interface {
+	Next() bool
+	Err() error
+	Scan(dest ...any) error
+}
+
+// Collect scans every row of rows with scan. The caller closes rows and
+// maps the error to its driver's classes.
+func Collect(rows Rows, scan func(Rows) (store.File, error)) ([]store.File, error) {
+	var out []store.File
+	for rows.Next() {
+		f, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
