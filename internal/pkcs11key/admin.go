@@ -116,20 +116,12 @@ func create(cfg Config, build func(*pkcs11.Ctx, pkcs11.SessionHandle, profile, [
 	if err != nil {
 		return nil, err
 	}
-	mod, err := acquireModule(cfg.Module)
+	sess, err := openAdminSession(cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	defer mod.release()
-	slot, err := mod.findToken(cfg.TokenLabel)
-	if err != nil {
-		return nil, err
-	}
-	h, err := mod.openSession(slot, cfg, true)
-	if err != nil {
-		return nil, err
-	}
-	defer mod.ctx.CloseSession(h)
+	defer sess.close()
+	mod, h := sess.mod, sess.h
 	ctx := mod.ctx
 
 	existing, err := findObjects(ctx, h, []*pkcs11.Attribute{
@@ -166,6 +158,38 @@ func create(cfg Config, build func(*pkcs11.Ctx, pkcs11.SessionHandle, profile, [
 		return nil, err
 	}
 	return k, nil
+}
+
+// adminSession is a logged-in session on a token for the admin
+// functions, holding its module loaded.
+type adminSession struct {
+	mod *module
+	h   pkcs11.SessionHandle
+}
+
+// openAdminSession loads cfg's module, finds its token and opens a
+// logged-in session, read-write if rw.
+func openAdminSession(cfg Config, rw bool) (*adminSession, error) {
+	mod, err := acquireModule(cfg.Module)
+	if err != nil {
+		return nil, err
+	}
+	slot, err := mod.findToken(cfg.TokenLabel)
+	if err != nil {
+		mod.release()
+		return nil, err
+	}
+	h, err := mod.openSession(slot, cfg, rw)
+	if err != nil {
+		mod.release()
+		return nil, err
+	}
+	return &adminSession{mod: mod, h: h}, nil
+}
+
+func (s *adminSession) close() {
+	s.mod.ctx.CloseSession(s.h)
+	s.mod.release()
 }
 
 func randomID() []byte {
@@ -213,20 +237,12 @@ func List(cfg Config) ([]KeyInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	mod, err := acquireModule(cfg.Module)
+	sess, err := openAdminSession(cfg, false)
 	if err != nil {
 		return nil, err
 	}
-	defer mod.release()
-	slot, err := mod.findToken(cfg.TokenLabel)
-	if err != nil {
-		return nil, err
-	}
-	h, err := mod.openSession(slot, cfg, false)
-	if err != nil {
-		return nil, err
-	}
-	defer mod.ctx.CloseSession(h)
+	defer sess.close()
+	mod, h := sess.mod, sess.h
 	ctx := mod.ctx
 
 	// A token holds few keys; the bound only stops a runaway listing.
@@ -281,20 +297,12 @@ func Delete(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	mod, err := acquireModule(cfg.Module)
+	sess, err := openAdminSession(cfg, true)
 	if err != nil {
 		return err
 	}
-	defer mod.release()
-	slot, err := mod.findToken(cfg.TokenLabel)
-	if err != nil {
-		return err
-	}
-	h, err := mod.openSession(slot, cfg, true)
-	if err != nil {
-		return err
-	}
-	defer mod.ctx.CloseSession(h)
+	defer sess.close()
+	mod, h := sess.mod, sess.h
 	const max = 100
 	privs, err := findObjects(mod.ctx, h, keyTemplate(pkcs11.CKO_PRIVATE_KEY, prof, cfg.KeyLabel), max)
 	if err != nil {
