@@ -241,18 +241,27 @@ func groupUnresolved(m map[int][]string) []unresolved {
 	return out
 }
 
+// checkBulk answers 400 for an empty bulk list and 413 for one over
+// maxBulkRequestLength.
+func (s *Server) checkBulk(w http.ResponseWriter, field string, n int) bool {
+	switch {
+	case n == 0:
+		writeError(w, http.StatusBadRequest, field+" is empty")
+	case n > s.limits.MaxBulk:
+		writeError(w, http.StatusRequestEntityTooLarge, "more ids than maxBulkRequestLength")
+	default:
+		return true
+	}
+	return false
+}
+
 func (s *Server) handleDRSBulk(w http.ResponseWriter, r *http.Request) {
 	var body drsBody
 	if err := s.readBody(w, r, &body); err != nil {
 		writeError(w, bodyErrorStatus(err), err.Error())
 		return
 	}
-	if len(body.BulkIDs) == 0 {
-		writeError(w, http.StatusBadRequest, "bulk_object_ids is empty")
-		return
-	}
-	if len(body.BulkIDs) > s.limits.MaxBulk {
-		writeError(w, http.StatusRequestEntityTooLarge, "more ids than maxBulkRequestLength")
+	if !s.checkBulk(w, "bulk_object_ids", len(body.BulkIDs)) {
 		return
 	}
 	resolved := []drsObject{}
@@ -284,12 +293,7 @@ func (s *Server) handleDRSBulkAccess(w http.ResponseWriter, r *http.Request) {
 		writeError(w, bodyErrorStatus(err), err.Error())
 		return
 	}
-	if len(body.BulkAcc) == 0 {
-		writeError(w, http.StatusBadRequest, "bulk_object_access_ids is empty")
-		return
-	}
-	if len(body.BulkAcc) > s.limits.MaxBulk {
-		writeError(w, http.StatusRequestEntityTooLarge, "more ids than maxBulkRequestLength")
+	if !s.checkBulk(w, "bulk_object_access_ids", len(body.BulkAcc)) {
 		return
 	}
 	type bulkURL struct {
