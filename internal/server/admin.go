@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/crypt4gh-go/crypt4gh"
 )
 
 // handleAdminIngest archives an uploaded file.
@@ -124,8 +123,4 @@ var openAPI []byte
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/yaml")
 	w.Write(openAPI)
-}
-
-func crypt4ghPublicKeyFile(r *crypt4gh.X25519Recipient) []byte {
-	return crypt4gh.MarshalRecipient(r)
 }

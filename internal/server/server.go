@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crypt4gh-go/crypt4gh"
 	"github.com/crypt4gh-go/crypt4gh/internal/auth"
 	"github.com/crypt4gh-go/crypt4gh/internal/store"
 )
@@ -342,7 +343,7 @@ func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 // public key file: what uploaders encrypt to.
 func (s *Server) handlePublicKey(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain")
-	w.Write(crypt4ghPublicKeyFile(s.keys.Recipient()))
+	w.Write(crypt4gh.MarshalRecipient(s.keys.Recipient()))
 }
 
 // checkAdmin authorises an /admin request by its bearer token.
