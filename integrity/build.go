@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -25,18 +26,22 @@ type build struct {
 	workers int
 
 	// New commitments (Protect, upCHT); scheme is nil for upHT.
-	scheme    commit.Scheme
-	table     Table
-	layout    Layout
-	prevOpen  io.Reader // upCHT: the previous generation's openings, in order
-	prevOsize int
-	// check, for upCHT, re-opens the previous generation's commitments
-	// with the entries given, so a wrong data file is caught before it is
-	// committed to.
-	check      commit.Scheme
-	prevPrev   io.Reader // openings of the generation before the previous one, if any
-	prevPrevOs int
-	cOut, oOut io.Writer
+	scheme commit.Scheme
+	table  Table
+	layout Layout
+	// upCHT: the opening keys of the previous generation, in order, from
+	// which its openings are derived.
+	prevKeys io.Reader
+	// check, for upCHT, is the previous generation's scheme: it re-opens
+	// that generation's commitments with the entries given, so a wrong
+	// data file is caught before it is committed to.
+	check commit.Scheme
+	// The generation before the previous one, if any: its openings are
+	// part of the messages the previous generation committed to.
+	prevPrevKeys   io.Reader
+	prevPrevScheme commit.Scheme
+	// cOut receives the new commitments, kOut the new opening keys.
+	cOut, kOut io.Writer
 
 	// The chain: existing trees and the commitment files of existing
 	// generations.
@@ -53,14 +58,15 @@ type posEntry struct {
 }
 
 type job struct {
-	lo, hi   uint64
-	entries  []posEntry
-	prevOpen []byte
-	prevPrev []byte
-	c, o     []byte
-	roots    []byte
-	err      error
-	done     chan struct{}
+	lo, hi       uint64
+	entries      []posEntry
+	prevKeys     []byte // opening keys of the job's chunks, previous generation
+	prevPrevKeys []byte // and the generation before
+	c            []byte // the new commitments
+	keys         []byte // the new opening keys, one per chunk
+	roots        []byte
+	err          error
+	done         chan struct{}
 }
 
 // jobPositions picks how many positions a job holds: whole chunks, about
@@ -166,16 +172,17 @@ func (b *build) produce(ctx context.Context, work, order chan<- *job) error {
 			j.entries = append(j.entries, *pending)
 			pending = nil
 		}
-		if b.prevOpen != nil {
-			j.prevOpen = make([]byte, int(j.hi-j.lo)*b.prevOsize)
-			if _, err := io.ReadFull(b.prevOpen, j.prevOpen); err != nil {
-				return fmt.Errorf("integrity: reading the previous openings: %w", err)
+		keys := int(b.sh.chunksIn(j.lo, j.hi)) * commit.OpeningKeySize
+		if b.prevKeys != nil {
+			j.prevKeys = make([]byte, keys)
+			if _, err := io.ReadFull(b.prevKeys, j.prevKeys); err != nil {
+				return fmt.Errorf("integrity: reading the previous opening keys: %w", err)
 			}
 		}
-		if b.prevPrev != nil {
-			j.prevPrev = make([]byte, int(j.hi-j.lo)*b.prevPrevOs)
-			if _, err := io.ReadFull(b.prevPrev, j.prevPrev); err != nil {
-				return fmt.Errorf("integrity: reading the openings before the previous ones: %w", err)
+		if b.prevPrevKeys != nil {
+			j.prevPrevKeys = make([]byte, keys)
+			if _, err := io.ReadFull(b.prevPrevKeys, j.prevPrevKeys); err != nil {
+				return fmt.Errorf("integrity: reading the opening keys before the previous ones: %w", err)
 			}
 		}
 		select {
@@ -193,8 +200,8 @@ func (b *build) produce(ctx context.Context, work, order chan<- *job) error {
 	return nil
 }
 
-// collect writes the jobs' commitments and openings in order and gathers
-// the chunk roots.
+// collect writes the jobs' commitments and opening keys in order and
+// gathers the chunk roots.
 func (b *build) collect(ctx context.Context, order <-chan *job) ([]byte, error) {
 	roots := make([]byte, 0, int(b.sh.chunks())*b.hash.Size())
 	for j := range order {
@@ -210,13 +217,13 @@ func (b *build) collect(ctx context.Context, order <-chan *job) ([]byte, error) 
 			if _, err := b.cOut.Write(j.c); err != nil {
 				return nil, fmt.Errorf("integrity: writing commitments: %w", err)
 			}
-			if _, err := b.oOut.Write(j.o); err != nil {
-				return nil, fmt.Errorf("integrity: writing openings: %w", err)
+			if _, err := b.kOut.Write(j.keys); err != nil {
+				return nil, fmt.Errorf("integrity: writing opening keys: %w", err)
 			}
-			clear(j.o)
-			clear(j.prevOpen)
-			clear(j.prevPrev)
 		}
+		clear(j.keys)
+		clear(j.prevKeys)
+		clear(j.prevPrevKeys)
 		roots = append(roots, j.roots...)
 	}
 	if uint64(len(roots)) != b.sh.chunks()*uint64(b.hash.Size()) {
@@ -227,22 +234,20 @@ func (b *build) collect(ctx context.Context, order <-chan *job) ([]byte, error) 
 
 type worker struct {
 	b        *build
-	rnd      io.Reader
 	builders []chunkBuilder
 	commits  [][]byte // per generation, the job's commitments
 	msgs     [][]byte
 	arena    []byte
+	// Openings, kept only while the job is processed: the new
+	// generation's, the previous one's and the one before.
+	open, prevOpen, prevPrevOpen []byte
 }
 
 func (b *build) newWorker() *worker {
 	w := &worker{b: b, builders: make([]chunkBuilder, len(b.trees)+1)}
-	w.rnd = commit.NewRandomSource() // true randomness, one source per worker
 	w.commits = make([][]byte, len(b.genFiles)+1)
 	return w
 }
-
-// commitBatch is how many commitments one CommitBatch call makes.
-const commitBatch = 4096
 
 func (w *worker) process(j *job) error {
 	b := w.b
@@ -250,7 +255,8 @@ func (w *worker) process(j *job) error {
 	if b.scheme != nil {
 		cs, os := b.scheme.CommitmentSize(), b.scheme.OpeningSize()
 		j.c = make([]byte, count*cs)
-		j.o = make([]byte, count*os)
+		w.open = grow(w.open, count*os)
+		defer clear(w.open)
 		if cap(w.msgs) < count {
 			w.msgs = make([][]byte, count)
 		}
@@ -259,27 +265,44 @@ func (w *worker) process(j *job) error {
 		for _, e := range j.entries {
 			msgs[e.pos-j.lo] = e.entry
 		}
-		if b.check != nil {
+		if j.prevKeys != nil {
+			w.prevOpen = grow(w.prevOpen, count*b.check.OpeningSize())
+			defer clear(w.prevOpen)
+			if err := deriveOpenings(b.check, b.sh.cut, j.prevKeys, w.prevOpen); err != nil {
+				return err
+			}
+			if j.prevPrevKeys != nil {
+				w.prevPrevOpen = grow(w.prevPrevOpen, count*b.prevPrevScheme.OpeningSize())
+				defer clear(w.prevPrevOpen)
+				if err := deriveOpenings(b.prevPrevScheme, b.sh.cut, j.prevPrevKeys, w.prevPrevOpen); err != nil {
+					return err
+				}
+			}
 			if err := w.checkPrevious(j, msgs); err != nil {
 				return err
 			}
-		}
-		if j.prevOpen != nil {
 			// Later generations commit to the entry and the previous
 			// opening.
 			w.arena = w.arena[:0]
 			offs := make([]int, count+1)
 			for k := range count {
-				w.arena = message(w.arena, msgs[k], j.prevOpen[k*b.prevOsize:(k+1)*b.prevOsize])
+				pos := b.check.OpeningSize()
+				w.arena = message(w.arena, msgs[k], w.prevOpen[k*pos:(k+1)*pos])
 				offs[k+1] = len(w.arena)
 			}
 			for k := range count {
 				msgs[k] = w.arena[offs[k]:offs[k+1]]
 			}
 		}
-		for k := 0; k < count; k += commitBatch {
-			e := min(count, k+commitBatch)
-			if err := commit.CommitBatch(b.scheme, j.c[k*cs:e*cs], j.o[k*os:e*os], msgs[k:e], w.rnd); err != nil {
+		// A fresh key for every chunk, from which the chunk's openings are
+		// drawn; only the keys are stored.
+		j.keys = make([]byte, int(b.sh.chunksIn(j.lo, j.hi))*commit.OpeningKeySize)
+		rand.Read(j.keys)
+		chunk := 1 << b.sh.cut
+		for k, i := 0, 0; k < count; k, i = k+chunk, i+1 {
+			e := min(count, k+chunk)
+			rnd := commit.NewOpeningStream((*[commit.OpeningKeySize]byte)(j.keys[i*commit.OpeningKeySize:]), 0)
+			if err := commit.CommitBatch(b.scheme, j.c[k*cs:e*cs], w.open[k*os:e*os], msgs[k:e], rnd); err != nil {
 				return fmt.Errorf("integrity: committing: %w", err)
 			}
 		}
@@ -333,11 +356,11 @@ func (w *worker) process(j *job) error {
 }
 
 // checkPrevious re-opens the previous generation's commitments with the
-// entries and openings at hand.
+// entries and the openings derived from its keys.
 func (w *worker) checkPrevious(j *job, entries [][]byte) error {
 	b := w.b
 	g := b.newGen - 1
-	cs, os := b.genCsize[g], b.prevOsize
+	cs, os := b.genCsize[g], b.check.OpeningSize()
 	c := make([]byte, int(j.hi-j.lo)*cs)
 	if _, err := b.genFiles[g].ReadAt(c, int64(j.lo)*int64(cs)); err != nil {
 		return fmt.Errorf("integrity: reading commitments of generation %d: %w", g, err)
@@ -345,17 +368,52 @@ func (w *worker) checkPrevious(j *job, entries [][]byte) error {
 	var msg []byte
 	for k := range int(j.hi - j.lo) {
 		var pp []byte
-		if j.prevPrev != nil {
-			pp = j.prevPrev[k*b.prevPrevOs : (k+1)*b.prevPrevOs]
+		if j.prevPrevKeys != nil {
+			pos := b.prevPrevScheme.OpeningSize()
+			pp = w.prevPrevOpen[k*pos : (k+1)*pos]
 		}
 		msg = message(msg[:0], entries[k], pp)
-		if !b.check.Verify(c[k*cs:(k+1)*cs], j.prevOpen[k*os:(k+1)*os], msg) {
+		if !b.check.Verify(c[k*cs:(k+1)*cs], w.prevOpen[k*os:(k+1)*os], msg) {
 			return fmt.Errorf("integrity: the data given does not match the protected data at %s (it does not open the generation %d commitment): is it the same file?",
 				b.layout.Name(j.lo+uint64(k)), g)
 		}
 	}
 	clear(msg)
 	return nil
+}
+
+// deriveOpenings fills dst with consecutive openings from the start of a
+// chunk, drawing each chunk's from its key in keys (one per 2^cut
+// positions).
+func deriveOpenings(s commit.Scheme, cut int, keys, dst []byte) error {
+	os := s.OpeningSize()
+	per := os << cut
+	for k := 0; len(dst) > 0; k++ {
+		if len(keys) < (k+1)*commit.OpeningKeySize {
+			return errors.New("integrity: too few opening keys")
+		}
+		n := min(len(dst), per)
+		key := (*[commit.OpeningKeySize]byte)(keys[k*commit.OpeningKeySize:])
+		if _, err := io.ReadFull(commit.NewOpeningStream(key, 0), dst[:n]); err != nil {
+			return err
+		}
+		for i := 0; i < n; i += os {
+			if err := s.OpeningFrom(dst[i:i+os], dst[i:i+os]); err != nil {
+				return fmt.Errorf("integrity: deriving openings: %w", err)
+			}
+		}
+		dst = dst[n:]
+	}
+	return nil
+}
+
+// grow returns b resized to n bytes, reallocating only when it is too
+// small.
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
 }
 
 // readTop reads the cached levels of tree t.

@@ -9,7 +9,8 @@
 // commitment (package integrity/commit), builds an ordered Merkle tree
 // over the commitments, has the lab sign its root and a time-stamping
 // authority (package integrity/tsa) timestamp it, and writes a dataset
-// directory whose openings are encrypted with Crypt4GH for the data owner.
+// directory holding the public commitments and, encrypted with Crypt4GH
+// for the data owner, the keys from which the openings derive.
 //
 // As algorithms age, [Update] renews the protection: [OpTimestamp] (upT)
 // adds a timestamp, [OpRehash] (upHT) a tree with a new hash, and

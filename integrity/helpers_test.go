@@ -2,7 +2,6 @@ package integrity
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -163,13 +162,22 @@ func (constantScheme) Name() string          { return testSchemeName }
 func (constantScheme) Hiding() commit.Hiding { return commit.Statistical }
 func (constantScheme) CommitmentSize() int   { return 32 }
 func (constantScheme) OpeningSize() int      { return 32 }
-func (constantScheme) Commit(c, o, msg []byte, _ io.Reader) error {
+
+// Commit draws its randomness as the contract requires, but its opening,
+// like its commitment, is constant: equal proofs need equal openings.
+func (constantScheme) Commit(c, o, _ []byte, rnd io.Reader) error {
+	if _, err := io.ReadFull(rnd, o); err != nil {
+		return err
+	}
 	clear(c)
-	s := sha256.Sum256(msg)
-	copy(o, s[:])
+	clear(o)
 	return nil
 }
-func (constantScheme) Verify(c, o, msg []byte) bool {
-	s := sha256.Sum256(msg)
-	return len(c) == 32 && string(c) == string(make([]byte, 32)) && string(o) == string(s[:])
+func (constantScheme) OpeningFrom(o, _ []byte) error {
+	clear(o)
+	return nil
+}
+func (constantScheme) Verify(c, o, _ []byte) bool {
+	zero := string(make([]byte, 32))
+	return string(c) == zero && string(o) == zero
 }

@@ -173,28 +173,28 @@ func (d *Dataset) commitAndBuild(ctx context.Context, a buildArgs) ([]byte, erro
 		}
 		b.prevTop = top
 	}
-	var cFile, oFile *os.File
+	var cFile, kFile *os.File
 	var cBuf *bufio.Writer
-	var oEnc *crypt4gh.Writer
+	var kEnc *crypt4gh.Writer
 	if a.scheme != nil {
 		g := len(d.gens)
 		b.scheme, b.table, b.newGen = a.scheme, a.table, g
 		if g > 0 {
-			// upCHT: stream the previous openings (and the ones before, to
-			// check the data given against the previous commitments).
-			prev, err := d.openingsStream(g-1, a.id)
+			// upCHT: stream the previous opening keys (and the ones before,
+			// to check the data given against the previous commitments).
+			prev, err := d.openingKeys(g-1, a.id)
 			if err != nil {
 				return nil, err
 			}
 			defer prev.Close()
-			b.prevOpen, b.prevOsize, b.check = prev, d.schemes[g-1].OpeningSize(), d.schemes[g-1]
+			b.prevKeys, b.check = prev, d.schemes[g-1]
 			if g > 1 {
-				pp, err := d.openingsStream(g-2, a.id)
+				pp, err := d.openingKeys(g-2, a.id)
 				if err != nil {
 					return nil, err
 				}
 				defer pp.Close()
-				b.prevPrev, b.prevPrevOs = pp, d.schemes[g-2].OpeningSize()
+				b.prevPrevKeys, b.prevPrevScheme = pp, d.schemes[g-2]
 			}
 		}
 		var err error
@@ -202,15 +202,15 @@ func (d *Dataset) commitAndBuild(ctx context.Context, a buildArgs) ([]byte, erro
 			return nil, err
 		}
 		defer cFile.Close()
-		if oFile, err = d.createFile(genFile("openings", g, "c4gh"), true); err != nil {
+		if kFile, err = d.createFile(keysFile(g), true); err != nil {
 			return nil, err
 		}
-		defer oFile.Close()
+		defer kFile.Close()
 		cBuf = bufio.NewWriterSize(cFile, 1<<20)
-		if oEnc, err = crypt4gh.Encrypt(oFile, a.owner...); err != nil {
-			return nil, fmt.Errorf("integrity: encrypting the openings: %w", err)
+		if kEnc, err = crypt4gh.Encrypt(kFile, a.owner...); err != nil {
+			return nil, fmt.Errorf("integrity: encrypting the opening keys: %w", err)
 		}
-		b.cOut, b.oOut = cBuf, oEnc
+		b.cOut, b.kOut = cBuf, kEnc
 	}
 	top, err := b.run(ctx)
 	if err != nil {
@@ -220,10 +220,10 @@ func (d *Dataset) commitAndBuild(ctx context.Context, a buildArgs) ([]byte, erro
 		if err := cBuf.Flush(); err != nil {
 			return nil, fmt.Errorf("integrity: writing commitments: %w", err)
 		}
-		if err := oEnc.Close(); err != nil {
-			return nil, fmt.Errorf("integrity: writing openings: %w", err)
+		if err := kEnc.Close(); err != nil {
+			return nil, fmt.Errorf("integrity: writing opening keys: %w", err)
 		}
-		for _, f := range []*os.File{cFile, oFile} {
+		for _, f := range []*os.File{cFile, kFile} {
 			if err := f.Sync(); err != nil {
 				return nil, fmt.Errorf("integrity: %w", err)
 			}
@@ -243,19 +243,19 @@ func (d *Dataset) commitAndBuild(ctx context.Context, a buildArgs) ([]byte, erro
 	return top, nil
 }
 
-// openingsStream decrypts generation g's openings sequentially.
-func (d *Dataset) openingsStream(g int, id crypt4gh.Identity) (io.ReadCloser, error) {
+// openingKeys decrypts generation g's opening keys sequentially.
+func (d *Dataset) openingKeys(g int, id crypt4gh.Identity) (io.ReadCloser, error) {
 	if id == nil {
 		return nil, errors.New("integrity: reading openings needs the data owner's private key")
 	}
-	f, err := os.Open(d.path(genFile("openings", g, "c4gh")))
+	f, err := os.Open(d.path(keysFile(g)))
 	if err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
 	}
 	r, err := crypt4gh.Decrypt(bufio.NewReaderSize(f, 1<<20), id)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("integrity: decrypting the openings of generation %d: %w", g, err)
+		return nil, fmt.Errorf("integrity: decrypting the opening keys of generation %d: %w", g, err)
 	}
 	return struct {
 		io.Reader

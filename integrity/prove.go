@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/crypt4gh-go/crypt4gh"
+	"github.com/crypt4gh-go/crypt4gh/integrity/commit"
 )
 
 // ProveOptions configure [PartialProof].
@@ -60,10 +61,10 @@ func PartialProof(ctx context.Context, dir string, ranges []Range, opts ProveOpt
 	}
 	for g, s := range d.schemes {
 		pg := ProofGeneration{}
-		if pg.Commitments, err = d.readRecords(genFile("commitments", g, "bin"), nil, rs, s.CommitmentSize()); err != nil {
+		if pg.Commitments, err = d.readRecords(genFile("commitments", g, "bin"), nil, rs, s.CommitmentSize(), d.sh.n); err != nil {
 			return nil, err
 		}
-		if pg.Openings, err = d.readRecords(genFile("openings", g, "c4gh"), opts.Identity, rs, s.OpeningSize()); err != nil {
+		if pg.Openings, err = d.openings(g, opts.Identity, positions); err != nil {
 			return nil, err
 		}
 		p.Generations = append(p.Generations, pg)
@@ -138,9 +139,60 @@ func readEntries(ctx context.Context, t Table, rs []Range, positions []uint64) (
 	return out, nil
 }
 
-// readRecords reads the fixed-size records of the positions in rs from a
-// dataset file, decrypting it with id if it is encrypted.
-func (d *Dataset) readRecords(name string, id crypt4gh.Identity, rs []Range, size int) ([][]byte, error) {
+// openings derives generation g's openings at positions (in increasing
+// order) from the keys of their chunks, the only part of the keys file
+// it decrypts.
+func (d *Dataset) openings(g int, id crypt4gh.Identity, positions []uint64) ([][]byte, error) {
+	cut := d.sh.cut
+	var chunks []Range
+	for _, p := range positions {
+		c := p >> cut
+		switch n := len(chunks); {
+		case n > 0 && chunks[n-1].End > c:
+		case n > 0 && chunks[n-1].End == c:
+			chunks[n-1].End++
+		default:
+			chunks = append(chunks, Range{c, c + 1})
+		}
+	}
+	keys, err := d.readRecords(keysFile(g), id, chunks, commit.OpeningKeySize, d.sh.chunks())
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, k := range keys {
+			clear(k)
+		}
+	}()
+	s := d.schemes[g]
+	os := s.OpeningSize()
+	out := make([][]byte, len(positions))
+	ki := -1
+	var rnd io.Reader
+	for i, p := range positions {
+		c := p >> cut
+		if i == 0 || c != positions[i-1]>>cut {
+			ki++
+			rnd = nil
+		}
+		if rnd == nil || p != positions[i-1]+1 {
+			rnd = commit.NewOpeningStream((*[commit.OpeningKeySize]byte)(keys[ki]), (p-c<<cut)*uint64(os))
+		}
+		o := make([]byte, os)
+		if _, err := io.ReadFull(rnd, o); err != nil {
+			return nil, err
+		}
+		if err := s.OpeningFrom(o, o); err != nil {
+			return nil, fmt.Errorf("integrity: deriving openings of generation %d: %w", g, err)
+		}
+		out[i] = o
+	}
+	return out, nil
+}
+
+// readRecords reads the records at rs from a dataset file of count
+// fixed-size records, decrypting it with id if it is encrypted.
+func (d *Dataset) readRecords(name string, id crypt4gh.Identity, rs []Range, size int, count uint64) ([][]byte, error) {
 	f, err := os.Open(d.path(name))
 	if err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
@@ -156,8 +208,8 @@ func (d *Dataset) readRecords(name string, id crypt4gh.Identity, rs []Range, siz
 		if err != nil {
 			return nil, fmt.Errorf("integrity: decrypting %s: %w", name, err)
 		}
-		if ra.Size() != int64(d.sh.n)*int64(size) {
-			return nil, fmt.Errorf("integrity: %s holds %d bytes, want %d", name, ra.Size(), int64(d.sh.n)*int64(size))
+		if ra.Size() != int64(count)*int64(size) {
+			return nil, fmt.Errorf("integrity: %s holds %d bytes, want %d", name, ra.Size(), int64(count)*int64(size))
 		}
 		r = ra
 	}

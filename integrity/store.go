@@ -13,24 +13,29 @@ import (
 
 // A protected dataset is a directory:
 //
-//	manifest.json          what the files are (format version 1)
+//	manifest.json          what the files are (format version 2)
 //	evidence.bin           the evidence chain (public)
 //	commitments-G.bin      generation G: N commitments of fixed size, in
 //	                       position order (public: commitments hide)
-//	openings-G.c4gh        generation G: N openings of fixed size, in
-//	                       position order, encrypted with Crypt4GH for the
-//	                       data owner (secret)
+//	opening-keys-G.c4gh    generation G: one 32-byte key per chunk of 2^cut
+//	                       positions, in order, encrypted with Crypt4GH for
+//	                       the data owner (secret). The openings of a chunk
+//	                       are its key's AES-256-CTR stream, OpeningSize
+//	                       bytes per position (commit.NewOpeningStream).
 //	tree-T.cache           tree T: the nodes of levels cut..depth, level by
 //	                       level (public)
 //
-// Fixed-size records make every commitment and opening addressable: a
-// proof reads the commitments of the chunks it needs and decrypts only
-// the Crypt4GH segments holding the disclosed openings.
+// Fixed-size records make every commitment and key addressable: a proof
+// reads the commitments of the chunks it needs and decrypts only the
+// Crypt4GH segments holding the keys of those chunks. Version 1 stored
+// every opening (193 bytes per position for the default scheme); it is
+// not read.
 
 const (
-	manifestName  = "manifest.json"
-	evidenceName  = "evidence.bin"
-	datasetFormat = "crypt4gh-integrity-dataset"
+	manifestName   = "manifest.json"
+	evidenceName   = "evidence.bin"
+	datasetFormat  = "crypt4gh-integrity-dataset"
+	datasetVersion = 2
 )
 
 type manifest struct {
@@ -48,7 +53,7 @@ type manifestGen struct {
 	CommitmentSize int    `json:"commitment_size"`
 	OpeningSize    int    `json:"opening_size"`
 	Commitments    string `json:"commitments"`
-	Openings       string `json:"openings"`
+	OpeningKeys    string `json:"opening_keys"`
 }
 
 type manifestTree struct {
@@ -80,8 +85,8 @@ func Open(dir string) (*Dataset, error) {
 	if err := json.Unmarshal(mb, &d.m); err != nil {
 		return nil, fmt.Errorf("integrity: %s: %w", manifestName, err)
 	}
-	if d.m.Format != datasetFormat || d.m.Version != 1 {
-		return nil, fmt.Errorf("integrity: %s: format %q version %d, this build reads %q version 1", manifestName, d.m.Format, d.m.Version, datasetFormat)
+	if d.m.Format != datasetFormat || d.m.Version != datasetVersion {
+		return nil, fmt.Errorf("integrity: %s: format %q version %d, this build reads %q version %d", manifestName, d.m.Format, d.m.Version, datasetFormat, datasetVersion)
 	}
 	if d.m.Evidence != evidenceName {
 		return nil, fmt.Errorf("integrity: %s: unexpected evidence file %q", manifestName, d.m.Evidence)
@@ -113,7 +118,7 @@ func Open(dir string) (*Dataset, error) {
 			return nil, fmt.Errorf("integrity: generation %d: %w", g, err)
 		}
 		if mg.Scheme != s.Name() || mg.CommitmentSize != s.CommitmentSize() || mg.OpeningSize != s.OpeningSize() ||
-			mg.Commitments != genFile("commitments", g, "bin") || mg.Openings != genFile("openings", g, "c4gh") {
+			mg.Commitments != genFile("commitments", g, "bin") || mg.OpeningKeys != keysFile(g) {
 			return nil, fmt.Errorf("integrity: %s: generation %d does not match the evidence (%s)", manifestName, g, s.Name())
 		}
 		if err := d.checkSize(mg.Commitments, int64(d.m.Positions)*int64(s.CommitmentSize())); err != nil {
@@ -156,6 +161,9 @@ func (d *Dataset) Dir() string { return d.dir }
 
 func genFile(kind string, i int, ext string) string { return fmt.Sprintf("%s-%d.%s", kind, i, ext) }
 
+// keysFile names generation g's opening keys.
+func keysFile(g int) string { return genFile("opening-keys", g, "c4gh") }
+
 func (d *Dataset) path(name string) string { return filepath.Join(d.dir, name) }
 
 // save writes the evidence and then the manifest, each to a temporary
@@ -163,14 +171,14 @@ func (d *Dataset) path(name string) string { return filepath.Join(d.dir, name) }
 // files not yet referenced are simply overwritten on the next attempt).
 func (d *Dataset) save() error {
 	d.trees, d.gens = d.ev.trees()
-	d.m.Format, d.m.Version, d.m.Evidence = datasetFormat, 1, evidenceName
+	d.m.Format, d.m.Version, d.m.Evidence = datasetFormat, datasetVersion, evidenceName
 	d.m.Positions = d.ev.Layout.Positions()
 	d.m.CacheLevel = d.sh.cut
 	d.m.Generations = d.m.Generations[:0]
 	for g, gi := range d.gens {
 		s := d.schemes[g]
 		d.m.Generations = append(d.m.Generations, manifestGen{Scheme: gi.scheme, CommitmentSize: s.CommitmentSize(), OpeningSize: s.OpeningSize(),
-			Commitments: genFile("commitments", g, "bin"), Openings: genFile("openings", g, "c4gh")})
+			Commitments: genFile("commitments", g, "bin"), OpeningKeys: keysFile(g)})
 	}
 	d.m.Trees = d.m.Trees[:0]
 	for t, tr := range d.trees {

@@ -51,6 +51,10 @@ func (s shape) depth() int { return len(s.widths) - 1 }
 // chunks is the number of level-cut subtrees.
 func (s shape) chunks() uint64 { return s.widths[s.cut] }
 
+// chunksIn is the number of chunks holding positions lo..hi-1, lo being
+// the start of a chunk.
+func (s shape) chunksIn(lo, hi uint64) uint64 { return (hi - lo + 1<<s.cut - 1) >> s.cut }
+
 // chunkSpan returns the leaves [lo, hi) under chunk c.
 func (s shape) chunkSpan(c uint64) (lo, hi uint64) {
 	lo = c << s.cut

@@ -60,8 +60,8 @@ Commands:
     protect   Commit to every position of a VCF/BCF (or every chunk of any
               file with --whole-file), build the Merkle tree, sign its root
               with the lab key and timestamp it. Writes the dataset DIR: the
-              public evidence and commitments, and the openings encrypted
-              with Crypt4GH for the data owner.
+              public evidence and commitments, and the opening keys
+              encrypted with Crypt4GH for the data owner.
     update    Renew the protection: upT adds a timestamp (before the last
               TSA or timestamp hash weakens), upHT a new hash tree (before
               the tree hash weakens; --hash), upCHT new commitments (before

@@ -66,8 +66,8 @@ func TestCLIEndToEnd(t *testing.T) {
 	c := newCLI(t)
 	ds, roots := c.path("ds"), c.path("dev-roots.pem")
 	c.must("protect", "--in", vcfFile, "--out", ds, "--sign", c.path("lab.sec"), "--owner", c.path("owner.pub"), "--dev-tsa", roots)
-	if fi, err := os.Stat(filepath.Join(ds, "openings-0.c4gh")); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("openings file: %v, mode %v", err, fi.Mode())
+	if fi, err := os.Stat(filepath.Join(ds, "opening-keys-0.c4gh")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("opening keys file: %v, mode %v", err, fi.Mode())
 	}
 	c.must("update", "--dir", ds, "--op", "upT", "--dev-tsa", roots)
 	c.must("update", "--dir", ds, "--op", "upHT", "--hash", "sha512", "--dev-tsa", roots)

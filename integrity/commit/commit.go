@@ -25,10 +25,18 @@
 //
 // # Randomness
 //
-// Openings must come from true randomness: a seeded generator would reduce
-// statistical hiding to the generator's computational security. Use
-// [NewRandomSource] (one per goroutine) for bulk commitments; it buffers
-// crypto/rand.
+// Statistical hiding assumes uniformly random openings. No program gets
+// those at hundreds of megabytes a second: crypto/rand on Linux is itself
+// the kernel's ChaCha20 generator, keyed from its entropy pool and rekeyed
+// about once a minute, so in practice an opening's hiding also rests on a
+// generator's output being indistinguishable from random — an assumption
+// about a 256-bit-key stream cipher, independent of SHA-256, which is the
+// primitive statistical hiding is meant to outlive. [NewOpeningStream]
+// makes that generator explicit: AES-256-CTR under a fresh key from
+// crypto/rand for each run of commitments, so a run's openings can be
+// stored as one 32-byte key. [NewRandomSource] buffers crypto/rand for
+// callers who keep every opening. PARAMETERS.md states what each choice
+// assumes.
 package commit
 
 import (
@@ -63,6 +71,13 @@ type Scheme interface {
 	// number of times: each call draws fresh randomness, so equal messages
 	// give unrelated commitments. On error c and o hold no usable value.
 	Commit(c, o, msg []byte, rnd io.Reader) error
+
+	// OpeningFrom writes to o the opening Commit produces when rnd yields
+	// random. Commit reads exactly OpeningSize bytes from rnd and its
+	// opening depends on nothing else, so an opening can be derived again
+	// from the randomness alone (see [NewOpeningStream]). o and random
+	// must both be OpeningSize bytes; they may be the same slice.
+	OpeningFrom(o, random []byte) error
 
 	// Verify reports whether (c, o) opens to msg. It returns false for
 	// inputs of the wrong length or otherwise malformed, never panics, and
@@ -147,7 +162,9 @@ type batchCommitter interface {
 // It is equivalent to calling s.Commit for each message, but schemes from
 // this package draw all randomness with one read and hash a run of equal
 // messages once, so batches of a few thousand are markedly faster than
-// single calls. rnd is crypto/rand.Reader if nil.
+// single calls. The i-th opening is made from the i-th OpeningSize bytes
+// rnd yields, as [Scheme.OpeningFrom] would. rnd is crypto/rand.Reader if
+// nil.
 func CommitBatch(s Scheme, c, o []byte, msgs [][]byte, rnd io.Reader) error {
 	cs, os := s.CommitmentSize(), s.OpeningSize()
 	if len(c) != len(msgs)*cs {
@@ -176,6 +193,14 @@ func checkLengths(name string, c, o []byte, cs, os int) error {
 	}
 	if len(o) != os {
 		return fmt.Errorf("commit: %s: opening buffer is %d bytes, want %d: %w", name, len(o), os, ErrLength)
+	}
+	return nil
+}
+
+// checkOpeningFrom checks the buffers given to OpeningFrom.
+func checkOpeningFrom(name string, o, random []byte, os int) error {
+	if len(o) != os || len(random) != os {
+		return fmt.Errorf("commit: %s: opening and randomness buffers are %d and %d bytes, want %d: %w", name, len(o), len(random), os, ErrLength)
 	}
 	return nil
 }

@@ -102,6 +102,15 @@ func (s *hmScheme) Commit(c, o, msg []byte, rnd io.Reader) error {
 	return nil
 }
 
+func (*hmScheme) OpeningFrom(o, random []byte) error {
+	if err := checkOpeningFrom(NameHM, o, random, hmBytes); err != nil {
+		return err
+	}
+	copy(o, random)
+	o[hmBytes-1] &= 0x0f
+	return nil
+}
+
 func (s *hmScheme) commitBatch(c, o []byte, msgs [][]byte, rnd io.Reader) error {
 	var y [32]byte
 	var prev []byte

@@ -53,6 +53,14 @@ func (nonceScheme) Commit(c, o, msg []byte, rnd io.Reader) error {
 	return nil
 }
 
+func (nonceScheme) OpeningFrom(o, random []byte) error {
+	if err := checkOpeningFrom(NameSHA256Nonce, o, random, 32); err != nil {
+		return err
+	}
+	copy(o, random)
+	return nil
+}
+
 func (nonceScheme) Verify(c, o, msg []byte) bool {
 	if len(c) != 32 || len(o) != 32 {
 		return false

@@ -16,8 +16,8 @@ const randomBufferSize = 64 << 10
 // out, so the buffer never keeps a copy of an opening. Reads of a whole
 // block or more go straight to crypto/rand.
 //
-// The output is crypto/rand's own, not a generator seeded from it, which
-// is what keeps [Statistical] hiding statistical. A source is not safe for
+// The output is crypto/rand's own (the package comment says what that
+// assumes). A source is not safe for
 // concurrent use: give each goroutine its own. Read never fails.
 func NewRandomSource() io.Reader {
 	return &randomSource{buf: make([]byte, randomBufferSize), off: randomBufferSize}
