@@ -285,9 +285,9 @@ func (w *worker) process(j *job) error {
 			// opening.
 			w.arena = w.arena[:0]
 			offs := make([]int, count+1)
+			prevSize := b.check.OpeningSize()
 			for k := range count {
-				pos := b.check.OpeningSize()
-				w.arena = message(w.arena, msgs[k], w.prevOpen[k*pos:(k+1)*pos])
+				w.arena = message(w.arena, msgs[k], w.prevOpen[k*prevSize:(k+1)*prevSize])
 				offs[k+1] = len(w.arena)
 			}
 			for k := range count {
@@ -369,8 +369,8 @@ func (w *worker) checkPrevious(j *job, entries [][]byte) error {
 	for k := range int(j.hi - j.lo) {
 		var pp []byte
 		if j.prevPrevKeys != nil {
-			pos := b.prevPrevScheme.OpeningSize()
-			pp = w.prevPrevOpen[k*pos : (k+1)*pos]
+			ppSize := b.prevPrevScheme.OpeningSize()
+			pp = w.prevPrevOpen[k*ppSize : (k+1)*ppSize]
 		}
 		msg = message(msg[:0], entries[k], pp)
 		if !b.check.Verify(c[k*cs:(k+1)*cs], w.prevOpen[k*os:(k+1)*os], msg) {
@@ -394,15 +394,25 @@ func deriveOpenings(s commit.Scheme, cut int, keys, dst []byte) error {
 		}
 		n := min(len(dst), per)
 		key := (*[commit.OpeningKeySize]byte)(keys[k*commit.OpeningKeySize:])
-		if _, err := io.ReadFull(commit.NewOpeningStream(key, 0), dst[:n]); err != nil {
+		if err := readOpenings(s, commit.NewOpeningStream(key, 0), dst[:n]); err != nil {
 			return err
 		}
-		for i := 0; i < n; i += os {
-			if err := s.OpeningFrom(dst[i:i+os], dst[i:i+os]); err != nil {
-				return fmt.Errorf("integrity: deriving openings: %w", err)
-			}
-		}
 		dst = dst[n:]
+	}
+	return nil
+}
+
+// readOpenings fills dst with consecutive openings of s made from the
+// randomness rnd yields, as Commit would make them.
+func readOpenings(s commit.Scheme, rnd io.Reader, dst []byte) error {
+	if _, err := io.ReadFull(rnd, dst); err != nil {
+		return fmt.Errorf("integrity: deriving openings: %w", err)
+	}
+	os := s.OpeningSize()
+	for i := 0; i < len(dst); i += os {
+		if err := s.OpeningFrom(dst[i:i+os], dst[i:i+os]); err != nil {
+			return fmt.Errorf("integrity: deriving openings: %w", err)
+		}
 	}
 	return nil
 }

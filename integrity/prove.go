@@ -176,16 +176,13 @@ func (d *Dataset) openings(g int, id crypt4gh.Identity, positions []uint64) ([][
 			rnd = nil
 		}
 		if rnd == nil || p != positions[i-1]+1 {
+			// The stream of p's chunk, from p's opening on.
 			rnd = commit.NewOpeningStream((*[commit.OpeningKeySize]byte)(keys[ki]), (p-c<<cut)*uint64(os))
 		}
-		o := make([]byte, os)
-		if _, err := io.ReadFull(rnd, o); err != nil {
+		out[i] = make([]byte, os)
+		if err := readOpenings(s, rnd, out[i]); err != nil {
 			return nil, err
 		}
-		if err := s.OpeningFrom(o, o); err != nil {
-			return nil, fmt.Errorf("integrity: deriving openings of generation %d: %w", g, err)
-		}
-		out[i] = o
 	}
 	return out, nil
 }
