@@ -90,9 +90,11 @@ type Scheme interface {
 type Hiding int
 
 const (
-	// Statistical hiding: the commitment's distribution is within a
-	// negligible statistical distance of one independent of the message, so
-	// no amount of computation ever reveals the message.
+	// Statistical hiding: for uniformly random openings, the commitment's
+	// distribution is within a negligible statistical distance of one
+	// independent of the message, so no amount of computation reveals the
+	// message. (What real randomness adds to that: see Randomness in the
+	// package comment.)
 	Statistical Hiding = iota + 1
 	// Computational hiding: the message is hidden only as long as some
 	// computational problem (here, inverting SHA-256) stays hard.
