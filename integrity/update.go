@@ -24,9 +24,9 @@ type UpdateOptions struct {
 	// previous commitments.
 	Table Table
 	// Identity is the data owner's private key, to decrypt the previous
-	// openings (upCHT).
+	// opening keys (upCHT).
 	Identity crypt4gh.Identity
-	// Owner are the recipients of the new openings (upCHT).
+	// Owner are the recipients of the new opening keys (upCHT).
 	Owner []crypt4gh.Recipient
 	// Workers bounds the goroutines (GOMAXPROCS if 0).
 	Workers int

@@ -54,7 +54,7 @@ func (s *httpStamper) Stamp(ctx context.Context, h crypto.Hash, digest []byte) (
 	if err != nil {
 		return nil, fmt.Errorf("tsa: failed to draw a nonce: %w", err)
 	}
-	req, err := (&timestamp.Request{HashAlgorithm: h, HashedMessage: digest, Certificates: true, Nonce: nonce}).Marshal()
+	req, err := marshalRequest(h, digest, nonce, true)
 	if err != nil {
 		return nil, fmt.Errorf("tsa: failed to encode the request: %w", err)
 	}

@@ -150,7 +150,14 @@ func (f stamperFunc) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([
 
 // respond builds a granted TimeStampResp.
 func (a *LocalAuthority) respond(h crypto.Hash, digest []byte, t time.Time, nonce *big.Int, certs bool) ([]byte, error) {
-	if _, ok := oidForHash(h); !ok {
+	switch h {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+	case crypto.SHA3_256, crypto.SHA3_512:
+		// The token encoder this authority uses knows only SHA-2. Real
+		// TSAs that accept SHA-3 imprints (OpenSSL's does) work through
+		// NewHTTPStamper, and Verify checks their tokens.
+		return nil, errWrap(ErrUnsupported, "imprint hash %v: the local authority issues SHA-2 imprints only; use a TSA that accepts %v", h, h)
+	default:
 		return nil, errWrap(ErrUnsupported, "imprint hash %v", h)
 	}
 	if len(digest) != h.Size() {

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -16,6 +17,7 @@ import (
 
 	_ "crypto/sha1" // ESS signing-certificate (v1) identifies certificates by SHA-1
 	_ "crypto/sha256"
+	_ "crypto/sha3"
 	_ "crypto/sha512"
 )
 
@@ -36,6 +38,8 @@ var (
 	oidSHA256         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
 	oidSHA384         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}
 	oidSHA512         = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	oidSHA3_256       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 8}
+	oidSHA3_512       = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 10}
 	oidRSA            = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
 	oidRSASHA256      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 	oidRSASHA384      = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 12}
@@ -59,6 +63,10 @@ func hashForOID(oid asn1.ObjectIdentifier, allowSHA1 bool) (crypto.Hash, bool) {
 		return crypto.SHA384, true
 	case oid.Equal(oidSHA512):
 		return crypto.SHA512, true
+	case oid.Equal(oidSHA3_256):
+		return crypto.SHA3_256, true
+	case oid.Equal(oidSHA3_512):
+		return crypto.SHA3_512, true
 	case oid.Equal(oidSHA1) && allowSHA1:
 		return crypto.SHA1, true
 	}
@@ -73,8 +81,43 @@ func oidForHash(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
 		return oidSHA384, true
 	case crypto.SHA512:
 		return oidSHA512, true
+	case crypto.SHA3_256:
+		return oidSHA3_256, true
+	case crypto.SHA3_512:
+		return oidSHA3_512, true
 	}
 	return nil, false
+}
+
+// timeStampReq is RFC 3161's TimeStampReq without the fields this
+// package never sends (reqPolicy, extensions). certReq is omitted when
+// false, as DER requires for a DEFAULT FALSE field.
+type timeStampReq struct {
+	Version        int
+	MessageImprint messageImprint
+	Nonce          *big.Int `asn1:"optional"`
+	CertReq        bool     `asn1:"optional"`
+}
+
+type messageImprint struct {
+	HashAlgorithm pkix.AlgorithmIdentifier
+	HashedMessage []byte
+}
+
+// marshalRequest encodes a TimeStampReq for digest, a hash by h. The
+// SHA-2 algorithm identifiers carry NULL parameters, as OpenSSL writes
+// them; the SHA-3 ones carry none, as RFC 8702 requires.
+func marshalRequest(h crypto.Hash, digest []byte, nonce *big.Int, certReq bool) ([]byte, error) {
+	oid, ok := oidForHash(h)
+	if !ok {
+		return nil, errWrap(ErrUnsupported, "imprint hash %v", h)
+	}
+	alg := pkix.AlgorithmIdentifier{Algorithm: oid}
+	switch h {
+	case crypto.SHA256, crypto.SHA384, crypto.SHA512:
+		alg.Parameters = asn1.NullRawValue
+	}
+	return asn1.Marshal(timeStampReq{Version: 1, MessageImprint: messageImprint{alg, digest}, Nonce: nonce, CertReq: certReq})
 }
 
 // token is a parsed, not yet verified, TimeStampToken.

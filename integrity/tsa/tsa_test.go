@@ -337,3 +337,38 @@ func TestLocalAuthorityPEM(t *testing.T) {
 		}
 	}
 }
+
+// TestMarshalRequest: the request encoder writes DER that parses back to
+// what was asked, with NULL parameters for SHA-2 and none for SHA-3
+// (RFC 8702), and certReq left out when false (DEFAULT FALSE).
+func TestMarshalRequest(t *testing.T) {
+	for _, tc := range []struct {
+		h        crypto.Hash
+		wantNull bool
+	}{{crypto.SHA256, true}, {crypto.SHA512, true}, {crypto.SHA3_256, false}, {crypto.SHA3_512, false}} {
+		digest := make([]byte, tc.h.Size())
+		digest[0] = 7
+		for _, certReq := range []bool{true, false} {
+			der, err := marshalRequest(tc.h, digest, big.NewInt(42), certReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req timeStampReq
+			if rest, err := asn1.Unmarshal(der, &req); err != nil || len(rest) != 0 {
+				t.Fatalf("%v: %v (%d trailing bytes)", tc.h, err, len(rest))
+			}
+			oid, _ := oidForHash(tc.h)
+			hasNull := bytes.Equal(req.MessageImprint.HashAlgorithm.Parameters.FullBytes, asn1.NullBytes)
+			if req.Version != 1 || !req.MessageImprint.HashAlgorithm.Algorithm.Equal(oid) || hasNull != tc.wantNull ||
+				!bytes.Equal(req.MessageImprint.HashedMessage, digest) || req.Nonce.Int64() != 42 || req.CertReq != certReq {
+				t.Errorf("%v certReq=%v: parsed back as %+v", tc.h, certReq, req)
+			}
+			if !certReq && bytes.Contains(der, []byte{0x01, 0x01, 0x00}) {
+				t.Errorf("%v: certReq FALSE encoded explicitly", tc.h)
+			}
+		}
+	}
+	if _, err := marshalRequest(crypto.MD5, make([]byte, 16), nil, true); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("MD5: got %v", err)
+	}
+}
