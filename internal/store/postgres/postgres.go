@@ -29,6 +29,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/store"
+	"github.com/crypt4gh-go/crypt4gh/internal/store/internal/migrate"
 	"github.com/crypt4gh-go/crypt4gh/internal/store/internal/rowcheck"
 )
 
@@ -121,33 +122,31 @@ func (d *DB) migrate(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 		return d.mapErr(ctx, "taking the migration lock", err)
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS c4gh_schema_version (version integer NOT NULL)`); err != nil {
-		return d.mapErr(ctx, "creating c4gh_schema_version", err)
-	}
-	var version int
-	err = tx.QueryRow(ctx, `SELECT version FROM c4gh_schema_version`).Scan(&version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		if _, err := tx.Exec(ctx, `INSERT INTO c4gh_schema_version (version) VALUES (0)`); err != nil {
-			return d.mapErr(ctx, "initialising c4gh_schema_version", err)
-		}
-	} else if err != nil {
-		return d.mapErr(ctx, "reading c4gh_schema_version", err)
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("postgres: %s has schema version %d, newer than this program's %d", d.hostDesc, version, len(migrations))
-	}
-	for v := version; v < len(migrations); v++ {
-		if _, err := tx.Exec(ctx, migrations[v]); err != nil {
-			return d.mapErr(ctx, fmt.Sprintf("migrating schema to version %d", v+1), err)
-		}
-	}
-	if _, err := tx.Exec(ctx, `UPDATE c4gh_schema_version SET version = $1`, len(migrations)); err != nil {
-		return d.mapErr(ctx, "updating c4gh_schema_version", err)
+	schema := migrate.Schema{Table: "c4gh_schema_version", Placeholder: "$1", Where: "postgres: " + d.hostDesc, Migrations: migrations}
+	if err := migrate.Run(ctx, pgxTx{tx}, schema, func(doing string, err error) error { return d.mapErr(ctx, doing, err) }); err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return d.mapErr(ctx, "committing migration", err)
 	}
 	return nil
+}
+
+// pgxTx adapts a pgx transaction to migrate.Tx.
+type pgxTx struct{ tx pgx.Tx }
+
+func (t pgxTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.tx.Exec(ctx, query, args...)
+	return err
+}
+
+func (t pgxTx) Version(ctx context.Context, query string) (int, bool, error) {
+	var v int
+	err := t.tx.QueryRow(ctx, query).Scan(&v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return v, err == nil, err
 }
 
 // mapErr turns a driver error into one of ours. It wraps ctx.Err() when

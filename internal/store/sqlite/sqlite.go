@@ -25,6 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/crypt4gh-go/crypt4gh/internal/store"
+	"github.com/crypt4gh-go/crypt4gh/internal/store/internal/migrate"
 	"github.com/crypt4gh-go/crypt4gh/internal/store/internal/rowcheck"
 )
 
@@ -106,33 +107,31 @@ func (d *DB) migrate(ctx context.Context) error {
 		return d.mapErr(ctx, "starting migration", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return d.mapErr(ctx, "creating schema_version", err)
-	}
-	var version int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
-			return d.mapErr(ctx, "initialising schema_version", err)
-		}
-	} else if err != nil {
-		return d.mapErr(ctx, "reading schema_version", err)
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("sqlite: %s has schema version %d, newer than this program's %d", d.path, version, len(migrations))
-	}
-	for v := version; v < len(migrations); v++ {
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			return d.mapErr(ctx, fmt.Sprintf("migrating schema to version %d", v+1), err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
-		return d.mapErr(ctx, "updating schema_version", err)
+	schema := migrate.Schema{Table: "schema_version", Placeholder: "?", Where: "sqlite: " + d.path, Migrations: migrations}
+	if err := migrate.Run(ctx, sqlTx{tx}, schema, func(doing string, err error) error { return d.mapErr(ctx, doing, err) }); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return d.mapErr(ctx, "committing migration", err)
 	}
 	return nil
+}
+
+// sqlTx adapts a database/sql transaction to migrate.Tx.
+type sqlTx struct{ tx *sql.Tx }
+
+func (t sqlTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := t.tx.ExecContext(ctx, query, args...)
+	return err
+}
+
+func (t sqlTx) Version(ctx context.Context, query string) (int, bool, error) {
+	var v int
+	err := t.tx.QueryRowContext(ctx, query).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return v, err == nil, err
 }
 
 // mapErr wraps err with what was being done, and with ErrUnavailable or
