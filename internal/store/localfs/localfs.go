@@ -282,7 +282,8 @@ func (s *Store) walk(ctx context.Context, dir, prefix string, fn func(store.Obje
 		key   string // full key, with a trailing "/" for directories
 		isDir bool
 	}
-	var todo []entry
+	// visit lists, in key order, the objects and subdirectories to walk.
+	var visit []entry
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), TempPrefix) {
 			continue
@@ -296,17 +297,17 @@ func (s *Store) walk(ctx context.Context, dir, prefix string, fn func(store.Obje
 			// Descend only if the directory can hold keys with prefix.
 			k := key + "/"
 			if strings.HasPrefix(k, prefix) || strings.HasPrefix(prefix, k) {
-				todo = append(todo, entry{k, true})
+				visit = append(visit, entry{k, true})
 			}
 		case e.Type().IsRegular():
 			if strings.HasPrefix(key, prefix) {
-				todo = append(todo, entry{key, false})
+				visit = append(visit, entry{key, false})
 			}
 		}
 		// Symbolic links and special files are not objects.
 	}
-	slices.SortFunc(todo, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-	for _, e := range todo {
+	slices.SortFunc(visit, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	for _, e := range visit {
 		if e.isDir {
 			if err := s.walk(ctx, strings.TrimSuffix(e.key, "/"), prefix, fn); err != nil {
 				return err
