@@ -311,11 +311,7 @@ func (w *worker) process(j *job) error {
 	// Commitments of the existing generations for this job.
 	for g, f := range b.genFiles {
 		cs := b.genCsize[g]
-		need := count * cs
-		if cap(w.commits[g]) < need {
-			w.commits[g] = make([]byte, need)
-		}
-		w.commits[g] = w.commits[g][:need]
+		w.commits[g] = grow(w.commits[g], count*cs)
 		if _, err := f.ReadAt(w.commits[g], int64(j.lo)*int64(cs)); err != nil {
 			return fmt.Errorf("integrity: reading commitments of generation %d: %w", g, err)
 		}
@@ -417,15 +413,6 @@ func readOpenings(s commit.Scheme, rnd io.Reader, dst []byte) error {
 	return nil
 }
 
-// grow returns b resized to n bytes, reallocating only when it is too
-// small.
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
-	}
-	return b[:n]
-}
-
 // readTop reads the cached levels of tree t.
 func (d *Dataset) readTop(t int) ([]byte, error) {
 	b, err := os.ReadFile(d.path(genFile("tree", t, "cache")))
@@ -436,4 +423,13 @@ func (d *Dataset) readTop(t int) ([]byte, error) {
 		return nil, fmt.Errorf("integrity: the cache of tree %d is %d bytes, want %d", t, len(b), d.sh.topNodes()*uint64(d.trees[t].hash.Size()))
 	}
 	return b, nil
+}
+
+// grow returns a buffer of n bytes, reusing b's storage when it is large
+// enough (its contents are then b's old bytes).
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
+	}
+	return b[:n]
 }
